@@ -1,0 +1,31 @@
+# make demo : set up the environment and run the toy demo (train, test, infer)
+# make test : set up the environment and run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MIM := $(VENV)/bin/mim
+DEMO_CFG := configs/toy/sfnet-lite_r18-d32_1xb4-600_toy-city-128x256.py
+DEMO_DIR := work_dirs/demo
+DEMO_DATA := data/toy_city
+DEMO_IMG := $(DEMO_DATA)/leftImg8bit/test/toytown/toytown_000000_000060_leftImg8bit.png
+
+.PHONY: install test demo lint clean
+
+install:
+	bash scripts/install_env.sh $(VENV)
+
+test: install
+	$(PY) -m pytest tests
+
+demo: install
+	@test -d $(DEMO_DATA) || $(PY) tools/dataset_converters/toy_driving.py $(DEMO_DATA)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(MIM) train sfseg $(DEMO_CFG) --work-dir $(DEMO_DIR)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(MIM) test sfseg $(DEMO_CFG) --checkpoint $(DEMO_DIR)/iter_600.pth --work-dir $(DEMO_DIR)/test
+	$(PY) demo/image_demo.py $(DEMO_IMG) $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --out-file $(DEMO_DIR)/overlay.png
+	$(PY) demo/summary.py $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --test-dir $(DEMO_DIR)/test --overlay $(DEMO_DIR)/overlay.png
+
+lint:
+	$(PY) -m ruff check sfseg tools tests configs demo setup.py
+	$(PY) -m ruff format --check sfseg tools tests configs demo setup.py
+
+clean:
+	rm -rf work_dirs build sfseg.egg-info sfseg/.mim

@@ -1,0 +1,20 @@
+# SFNet-Lite-R18 (official DeepR18_SFV2_deeply_dsn_FA_Atten): ResNet-18-D +
+# SFLiteHead (one GD-FAM between stride 4 and the PPM, plus stride 16).
+_base_ = './sfnet_r18.py'
+model = dict(
+    decode_head=dict(
+        _delete_=True,
+        type='SFLiteHead',
+        in_channels=[64, 256, 512],
+        in_index=[0, 2, 3],
+        channels=128,
+        pool_scales=(1, 2, 3, 6),
+        fam_kernel_size=3,
+        num_classes=19,
+        norm_cfg={{_base_.norm_cfg}},
+        align_corners=True,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0
+        ),
+    )
+)

@@ -1,0 +1,79 @@
+"""Print the demo's summary: mIoU, parameters and CPU latency."""
+
+import argparse
+import glob
+import json
+import os.path as osp
+import statistics
+import time
+
+import torch
+from mmseg.apis import init_model
+
+import sfseg  # noqa: F401
+
+
+def read_miou(test_dir):
+    """mIoU from the newest metrics JSON that ``tools/test.py`` wrote."""
+    files = sorted(glob.glob(osp.join(test_dir, '*', '*.json')))
+    if not files:
+        raise SystemExit(f'error: no test metrics JSON under {test_dir}')
+    with open(files[-1]) as f:
+        return json.load(f)['mIoU'], files[-1]
+
+
+@torch.no_grad()
+def latency(model, shape, repeats=5):
+    """Median seconds of an eval-mode tensor forward on a zero image."""
+    x = torch.zeros(1, 3, *shape)
+    model(x, None, mode='tensor')  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x, None, mode='tensor')
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--test-dir', required=True)
+    parser.add_argument('--overlay', required=True)
+    parser.add_argument(
+        '--shapes', default='256x512,1024x2048', help='latency input sizes'
+    )
+    args = parser.parse_args()
+
+    miou, metrics_file = read_miou(args.test_dir)
+    model = init_model(args.config, args.checkpoint, device='cpu')
+    params = sum(p.numel() for p in model.parameters())
+    rows = [
+        (
+            'model',
+            f'{type(model.decode_head).__name__} on '
+            f'{type(model.backbone).__name__}-{model.backbone.depth}',
+        ),
+        ('config', args.config),
+        ('params', f'{params:,}'),
+        ('mIoU', f'{miou:.2f} (toy val set, mmseg IoUMetric; {metrics_file})'),
+    ]
+    for shape in args.shapes.split(','):
+        h, w = (int(v) for v in shape.split('x'))
+        sec = latency(model, (h, w))
+        rows.append(
+            (
+                f'latency {h}x{w}',
+                f'{sec * 1000:.0f} ms (CPU, {torch.get_num_threads()} '
+                'threads, median of 5, eval, fp32)',
+            )
+        )
+    rows.append(('overlay', args.overlay))
+    print('\n==== sfseg demo summary ====')
+    for key, value in rows:
+        print(f'{key:<20} {value}')
+
+
+if __name__ == '__main__':
+    main()

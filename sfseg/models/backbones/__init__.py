@@ -1,0 +1,3 @@
+from .resnet_d import SFBasicBlock, SFResNetD
+
+__all__ = ['SFBasicBlock', 'SFResNetD']

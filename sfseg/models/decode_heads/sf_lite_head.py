@@ -1,0 +1,81 @@
+"""SFNet-Lite decode head: one GD-FAM, two-level fusion, classifier."""
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+
+from ..necks import SFLiteNeck
+from ..utils import check_in_channels
+
+
+@MODELS.register_module()
+class SFLiteHead(BaseDecodeHead):
+    """SFNet-Lite head (official ``UperNetAlignHeadV2``, GD-FAM).
+
+    ``(fused, p_1, ...) = SFLiteNeck(x)``; the extra laterals are
+    upsampled to ``fused`` (bilinear, ``align_corners=True``), concatenated
+    after it, and fed to a 3x3 conv-norm-act (``conv_last``) and the 1x1
+    classifier. For ResNet-18 select strides 4, 16 and 32
+    (``in_index=(0, 2, 3)``); the official model also builds a lateral for
+    stride 32 and a deep-supervision branch that never run, which are left
+    out here.
+
+    Args:
+        pool_scales (tuple[int]): PPM pooling sizes.
+        fam_kernel_size (int): kernel of the GD-FAM flow conv.
+        context (str): ``'ppm'`` or ``'conv'``.
+        lateral_bias (bool): bias in the lateral 1x1 convs (official: yes).
+        **kwargs: ``BaseDecodeHead`` arguments (list ``in_channels`` /
+            ``in_index``).
+
+    Shape:
+        - inputs: backbone features; selected levels N x C_i x H_i x W_i
+        - output: N x num_classes x H_0 x W_0
+    """
+
+    def __init__(
+        self,
+        pool_scales=(1, 2, 3, 6),
+        fam_kernel_size=3,
+        context='ppm',
+        lateral_bias=True,
+        **kwargs,
+    ):
+        kwargs.setdefault('dropout_ratio', 0.0)
+        kwargs.setdefault('align_corners', True)
+        kwargs.setdefault('input_transform', 'multiple_select')
+        super().__init__(**kwargs)
+        conv_kwargs = dict(
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+        )
+        self.fpn = SFLiteNeck(
+            self.in_channels,
+            self.channels,
+            fam_kernel_size=fam_kernel_size,
+            context=context,
+            pool_scales=pool_scales,
+            lateral_bias=lateral_bias,
+            **conv_kwargs,
+        )
+        self.conv_last = ConvModule(
+            (len(self.in_channels) - 1) * self.channels,
+            self.channels,
+            3,
+            padding=1,
+            **conv_kwargs,
+        )
+
+    def forward(self, inputs):
+        feats = self._transform_inputs(inputs)
+        check_in_channels(self, feats)
+        fused, *laterals = self.fpn(feats)
+        size = fused.shape[2:]
+        laterals = [
+            F.interpolate(x, size=size, mode='bilinear', align_corners=True)
+            for x in laterals
+        ]
+        return self.cls_seg(self.conv_last(torch.cat([fused] + laterals, 1)))

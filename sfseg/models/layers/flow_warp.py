@@ -1,0 +1,59 @@
+"""Flow warping used by FAM and GD-FAM."""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def base_grid(flow: Tensor) -> Tensor:
+    """Identity sampling grid matching ``flow``'s spatial size.
+
+    Built from the tensor's run-time shape (``arange`` rather than a
+    ``linspace`` over Python ints), so an exported ONNX graph recomputes it
+    for every input size instead of baking in the traced one.
+
+    Args:
+        flow (Tensor): N x 2 x H x W.
+
+    Returns:
+        Tensor: 1 x H x W x 2 grid, ``[..., 0]`` = x in [-1, 1] (width),
+        ``[..., 1]`` = y in [-1, 1] (height); equal to the official
+        ``linspace(-1, 1, n)`` grid.
+    """
+    h, w = flow.shape[-2:]
+    ys = torch.arange(h, dtype=flow.dtype, device=flow.device)
+    xs = torch.arange(w, dtype=flow.dtype, device=flow.device)
+    # linspace(-1, 1, n)[i] == -1 + 2 * i / (n - 1); n == 1 gives [-1].
+    ys = ys * (2.0 / max(h - 1, 1)) - 1.0
+    xs = xs * (2.0 / max(w - 1, 1)) - 1.0
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing='ij')
+    return torch.stack((grid_x, grid_y), dim=-1).unsqueeze(0)
+
+
+def flow_warp(x: Tensor, flow: Tensor) -> Tensor:
+    """Sample ``x`` at the identity grid shifted by ``flow``.
+
+    Official SFNet semantics: the grid spans [-1, 1] at the output size,
+    the flow (in output pixels, channel 0 = x, channel 1 = y) is divided by
+    the output width / height, and ``grid_sample`` runs bilinear with
+    ``align_corners=True`` and zero padding. With zero flow this equals
+    ``F.interpolate(x, size, mode='bilinear', align_corners=True)``.
+
+    Args:
+        x (Tensor): N x C x H_in x W_in feature to warp.
+        flow (Tensor): N x 2 x H x W offsets; (H, W) is the output size.
+
+    Returns:
+        Tensor: N x C x H x W warped feature.
+    """
+    h, w = flow.shape[-2:]
+    offset_x = flow[:, 0] / w
+    offset_y = flow[:, 1] / h
+    grid = base_grid(flow) + torch.stack((offset_x, offset_y), dim=-1)
+    return F.grid_sample(
+        x,
+        grid.to(x.dtype),
+        mode='bilinear',
+        padding_mode='zeros',
+        align_corners=True,
+    )

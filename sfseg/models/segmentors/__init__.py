@@ -1,0 +1,3 @@
+from .sf_encoder_decoder import SFEncoderDecoder
+
+__all__ = ['SFEncoderDecoder']

@@ -1,0 +1,42 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+# Keep the 2-core machine responsive and results repeatable.
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def toy_city(tmp_path_factory):
+    """A tiny toy Cityscapes-layout dataset shared by the training tests."""
+    from toy_driving import generate
+
+    root = tmp_path_factory.mktemp('toy_city')
+    generate(
+        str(root),
+        num_train=8,
+        num_val=2,
+        num_test=1,
+        size=(64, 128),
+        seed=1,
+        show_progress=False,
+    )
+    return str(root)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def _register():
+    from mmseg.utils import register_all_modules
+
+    import sfseg  # noqa: F401
+
+    register_all_modules(init_default_scope=True)

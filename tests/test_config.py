@@ -1,0 +1,73 @@
+import glob
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmseg.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(
+    p
+    for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p
+)
+
+# Official parameter counts at 19 classes (brief 4.1); SFNet-Lite-R18 is the
+# official 12,296,074 minus the 216,211 it builds but never uses.
+OFFICIAL_PARAMS = {
+    'sfnet/sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 12869715,
+    'sfnet/sfnet-dsn_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 13320588,
+    'sfnet/sfnet_r50-d32_8xb2-50k_cityscapes-1024x1024.py': 31325139,
+    'sfnet/sfnet_r101-d32_8xb2-50k_cityscapes-1024x1024.py': 50317267,
+    'sfnet_lite/sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 12296074
+    - 216211,
+}
+
+
+def build(path, **overrides):
+    cfg = Config.fromfile(path)
+    if overrides:
+        cfg.merge_from_dict(overrides)
+    return revert_sync_batchnorm(MODELS.build(cfg.model)), cfg
+
+
+def test_there_are_configs():
+    assert len(CONFIGS) >= 12
+
+
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS]
+)
+def test_config_builds_and_runs(path):
+    import torch
+
+    model, cfg = build(path)
+    assert cfg.get('custom_imports', {}).get('imports') == ['sfseg']
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 128), None, mode='tensor')
+    assert out.shape == (1, cfg.model.decode_head.num_classes, 16, 32)
+
+
+@pytest.mark.parametrize('name,count', sorted(OFFICIAL_PARAMS.items()))
+def test_parameter_counts_match_official(name, count):
+    model, _ = build(osp.join(REPO, 'configs', name))
+    assert sum(p.numel() for p in model.parameters()) == count
+
+
+def test_mismatched_in_channels_fail_at_build_time():
+    path = osp.join(
+        REPO,
+        'configs',
+        'sfnet',
+        'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+    )
+    with pytest.raises(ValueError) as err:
+        build(path, **{'model.decode_head.in_channels': [64, 128, 512, 512]})
+    msg = str(err.value)
+    assert 'decode_head (SFHead)' in msg
+    assert 'expects 512 channels at in_index 2' in msg
+    assert 'gives 256' in msg
+    with pytest.raises(ValueError, match=r'in_index 5 is out of range'):
+        build(path, **{'model.decode_head.in_index': [0, 1, 2, 5]})

@@ -1,0 +1,196 @@
+"""End-to-end training through MMEngine's Runner, torchrun and mim."""
+
+import glob
+import os
+import os.path as osp
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOY_CFG = 'sfnet-lite_r18-d32_1xb4-600_toy-city-128x256.py'
+BIN = osp.dirname(sys.executable)
+
+
+def run(cmd, cwd=None, env=None, timeout=600):
+    env = dict(os.environ if env is None else env)
+    env.setdefault('OMP_NUM_THREADS', '1')
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{cmd} failed:\n{out[-4000:]}'
+    return out
+
+
+def repo_env():
+    # Run the repo's code, whatever is installed.
+    return dict(os.environ, PYTHONPATH=REPO)
+
+
+def toy_overrides(root, iters=2):
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'train_cfg.max_iters={iters}',
+        f'train_cfg.val_interval={iters}',
+        f'default_hooks.checkpoint.interval={iters}',
+        'default_hooks.logger.interval=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+    ]
+
+
+STOCK_CFG = """
+_base_ = 'mmseg::sem_fpn/fpn_r50_4xb2-80k_cityscapes-512x1024.py'
+custom_imports = dict(imports=['sfseg'], allow_failed_imports=False)
+crop_size = (64, 128)
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(
+        _delete_=True,
+        type='SFHead',
+        in_channels=[256, 256, 256, 256],
+        in_index=[0, 1, 2, 3],
+        channels=64,
+        num_classes=19,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root='{root}', pipeline=train_pipeline))
+val_dataloader = dict(
+    num_workers=0, persistent_workers=False,
+    dataset=dict(data_root='{root}', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters=2, val_interval=2)
+default_hooks = dict(
+    checkpoint=dict(interval=2), logger=dict(interval=1))
+"""
+
+
+def test_stock_mmseg_config_with_sf_head_trains_resumes_and_loads(
+    toy_city, tmp_path
+):
+    cfg_path = tmp_path / 'fpn_sfhead_toy.py'
+    cfg_path.write_text(STOCK_CFG.replace('{root}', toy_city))
+    work = tmp_path / 'work'
+    train = [
+        sys.executable,
+        osp.join(REPO, 'tools', 'train.py'),
+        str(cfg_path),
+        '--work-dir',
+        str(work),
+    ]
+    out = run(train, env=repo_env())
+    assert 'decode.loss_ce' in out and 'mIoU' in out
+    assert (work / 'iter_2.pth').is_file()
+
+    out = run(
+        train + ['--resume', '--cfg-options', 'train_cfg.max_iters=3'],
+        env=repo_env(),
+    )
+    assert re.search(r'resumed epoch: \d+, iter: 2', out), out[-3000:]
+    assert 'Iter(train) [3/3]' in out
+    ckpt = work / 'iter_3.pth'
+    assert ckpt.is_file()
+
+    from mmseg.apis import inference_model, init_model
+
+    model = init_model(str(cfg_path), str(ckpt), device='cpu')
+    assert type(model.decode_head).__name__ == 'SFHead'
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)
+    key = 'decode_head.conv_seg.weight'
+    assert torch.equal(model.state_dict()[key], state['state_dict'][key])
+    assert model.dataset_meta['classes'][0] == 'road'
+    img = glob.glob(osp.join(toy_city, 'leftImg8bit', 'test', '*', '*'))[0]
+    result = inference_model(model, img)
+    assert result.pred_sem_seg.data.shape == (1, 64, 128)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return str(sock.getsockname()[1])
+
+
+def test_two_process_gloo_training_with_dist_train_sh(toy_city, tmp_path):
+    work = tmp_path / 'dist'
+    env = repo_env()
+    env.update(PYTHON=sys.executable, PORT=free_port())
+    out = run(
+        [
+            'bash',
+            osp.join(REPO, 'tools', 'dist_train.sh'),
+            osp.join(REPO, 'configs', 'toy', TOY_CFG),
+            '2',
+            '--work-dir',
+            str(work),
+            '--cfg-options',
+        ]
+        + toy_overrides(toy_city),
+        env=env,
+    )
+    assert 'Distributed training: True' in out
+    assert re.search(r'world_size: 2|GPU number: 2', out), out[-3000:]
+    assert 'Iter(train) [2/2]' in out
+    assert (work / 'iter_2.pth').is_file()
+
+
+def test_mim_train_and_test_from_outside_the_repo(toy_city, tmp_path):
+    mim = osp.join(BIN, 'mim')
+    if not osp.isfile(mim):
+        pytest.fail('mim is not installed: run `make install` first')
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    # The installed (non-editable) package must carry configs and tools.
+    out = run(
+        [mim, 'train', 'sfseg', TOY_CFG, '--work-dir', 'work', '--cfg-options']
+        + toy_overrides(toy_city),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert 'Iter(train) [2/2]' in out
+    assert '.mim/configs/toy/' + TOY_CFG in out or 'mIoU' in out
+    ckpt = tmp_path / 'work' / 'iter_2.pth'
+    assert ckpt.is_file()
+    out = run(
+        [
+            mim,
+            'test',
+            'sfseg',
+            TOY_CFG,
+            '--checkpoint',
+            str(ckpt),
+            '--work-dir',
+            'test',
+            '--cfg-options',
+        ]
+        + toy_overrides(toy_city),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert re.search(r'Iter\(test\) \[\d+/\d+\].*mIoU: \d', out), out[-3000:]

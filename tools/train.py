@@ -1,0 +1,53 @@
+"""Train a segmentor with MMEngine's Runner (what ``mim train sfseg`` runs).
+
+Same command line as mmseg's ``tools/train.py``; ``sfseg`` is imported so
+its modules are registered even when the config has no custom_imports.
+"""
+
+import argparse
+import logging
+import os
+
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from sfseg.utils import add_common_args, load_runner_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a segmentor')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        action='store_true',
+        help='resume from the latest checkpoint in the work dir',
+    )
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision'
+    )
+    args = add_common_args(parser).parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = load_runner_config(
+        args.config, args.cfg_options, args.work_dir, args.launcher
+    )
+    if args.amp:
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
+            print_log(
+                'AMP is already enabled in the config.',
+                logger='current',
+                level=logging.WARNING,
+            )
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.loss_scale = 'dynamic'
+    cfg.resume = args.resume
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
