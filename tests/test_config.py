@@ -22,6 +22,17 @@ OFFICIAL_PARAMS = {
     'sfnet/sfnet_r101-d32_8xb2-50k_cityscapes-1024x1024.py': 50317267,
     'sfnet_lite/sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 12296074
     - 216211,
+    # STDC models minus the unused ImageNet classifier (3,125,248) and, for
+    # SFNet-Lite, minus the never-run dsn (150,291) as well.
+    'sfnet/sfnet_stdc1_8xb2-50k_cityscapes-1024x1024.py': 9117619 - 3125248,
+    'sfnet/sfnet_stdc2_8xb2-50k_cityscapes-1024x1024.py': 13148083 - 3125248,
+    'sfnet_lite/sfnet-lite_stdc1_8xb2-50k_cityscapes-1024x1024.py': 9709162
+    - 3275539,
+    'sfnet_lite/sfnet-lite_stdc2_8xb2-50k_cityscapes-1024x1024.py': 13739626
+    - 3275539,
+    'sfnet/sfnet_df1_8xb2-50k_cityscapes-1024x1024.py': 8422387,
+    'sfnet/sfnet_df2_8xb2-50k_cityscapes-1024x1024.py': 17876467,
+    'sfnet/sfnet-dsn_df1_8xb2-50k_cityscapes-1024x1024.py': 8498969,
 }
 
 
@@ -47,7 +58,10 @@ def test_config_builds_and_runs(path):
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 128), None, mode='tensor')
-    assert out.shape == (1, cfg.model.decode_head.num_classes, 16, 32)
+    # logits at the finest selected level: stride 4 (8 or 16 for DFNet)
+    num_classes = cfg.model.decode_head.num_classes
+    assert out.shape[:2] == (1, num_classes)
+    assert tuple(out.shape[2:]) in ((16, 32), (8, 16), (4, 8))
 
 
 @pytest.mark.parametrize('name,count', sorted(OFFICIAL_PARAMS.items()))
@@ -71,3 +85,32 @@ def test_mismatched_in_channels_fail_at_build_time():
     assert 'gives 256' in msg
     with pytest.raises(ValueError, match=r'in_index 5 is out of range'):
         build(path, **{'model.decode_head.in_index': [0, 1, 2, 5]})
+
+
+def test_metafiles_cover_every_config():
+    import yaml
+
+    with open(osp.join(REPO, 'model-index.yml')) as f:
+        index = yaml.safe_load(f)
+    listed = set()
+    for meta in index['Import']:
+        with open(osp.join(REPO, meta)) as f:
+            for model in yaml.safe_load(f)['Models']:
+                assert osp.isfile(osp.join(REPO, model['Config'])), model
+                assert osp.basename(model['Config'])[:-3] == model['Name']
+                listed.add(model['Config'])
+    zoo = {
+        osp.relpath(p, REPO)
+        for p in CONFIGS
+        if osp.basename(osp.dirname(p)) in ('sfnet', 'sfnet_lite')
+    }
+    assert zoo == listed
+
+
+@pytest.mark.parametrize('folder', ['sfnet', 'sfnet_lite', 'toy'])
+def test_every_config_folder_has_a_readme_listing_its_configs(folder):
+    with open(osp.join(REPO, 'configs', folder, 'README.md')) as f:
+        text = f.read()
+    for path in CONFIGS:
+        if osp.basename(osp.dirname(path)) == folder:
+            assert osp.basename(path) in text, path

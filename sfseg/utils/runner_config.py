@@ -1,19 +1,45 @@
 """Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
 
+import glob
 import os.path as osp
 
 from mmengine.config import Config
+
+PACKAGE_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def resolve_config(path):
+    """Return ``path`` if it exists, else the sfseg config of that name.
+
+    Lets ``mim run sfseg get_flops <config name>`` (mim passes names on
+    verbatim) and the tools accept a bare config file name.
+    """
+    if osp.isfile(path):
+        return path
+    if osp.dirname(path) == '':
+        roots = [
+            osp.join(PACKAGE_ROOT, '.mim', 'configs'),
+            osp.join(osp.dirname(PACKAGE_ROOT), 'configs'),
+        ]
+        for root in roots:
+            found = glob.glob(osp.join(root, '**', path), recursive=True)
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise FileNotFoundError(
+                    f'config name {path} is ambiguous: {sorted(found)}'
+                )
+    raise FileNotFoundError(f'config file not found: {path}')
 
 
 def load_runner_config(path, cfg_options=None, work_dir=None, launcher=None):
     """Load ``path`` and apply the command-line overrides of the tools.
 
+    ``path`` may be a bare sfseg config name (see :func:`resolve_config`).
     ``work_dir`` defaults to ``./work_dirs/<config name>`` when neither the
     command line nor the config sets one.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    cfg = Config.fromfile(resolve_config(path))
     if launcher is not None:
         cfg.launcher = launcher
     if cfg_options:

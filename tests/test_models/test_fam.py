@@ -134,3 +134,13 @@ def test_ppm_official_variant():
     x = torch.randn(1, 8, 6, 6)
     bn_scale = 1 / (1 + 1e-5) ** 0.5
     assert torch.allclose(ppm16(x), x.relu() * bn_scale, atol=1e-5)
+
+
+@pytest.mark.parametrize('h,w', [(32, 64), (5, 7), (13, 6), (1, 1)])
+def test_export_pooling_equals_adaptive_avg_pool(h, w):
+    from sfseg.models.layers.ppm import adaptive_avg_pool2d_export
+
+    x = torch.randn(2, 3, h, w)
+    for size in (1, 2, 3, 6):
+        ref = F.adaptive_avg_pool2d(x, size)
+        assert (adaptive_avg_pool2d_export(x, size) - ref).abs().max() < 1e-6

@@ -194,3 +194,10 @@ def test_mim_train_and_test_from_outside_the_repo(toy_city, tmp_path):
         env=env,
     )
     assert re.search(r'Iter\(test\) \[\d+/\d+\].*mIoU: \d', out), out[-3000:]
+    # mim run passes the config name on; the tool resolves it.
+    out = run(
+        [mim, 'run', 'sfseg', 'get_flops', TOY_CFG, '--shape', '64', '128'],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert 'Params: 12,079,863' in out

@@ -16,7 +16,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-import sfseg  # noqa: F401
+from sfseg.utils import resolve_config
 
 
 class _TensorForward(torch.nn.Module):
@@ -67,7 +67,7 @@ def main():
         shape = tuple(args.shape)
     else:
         raise ValueError(f'--shape takes 1 or 2 integers, got {args.shape}')
-    cfg = Config.fromfile(args.config)
+    cfg = Config.fromfile(resolve_config(args.config))
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     gflops, params = count_flops(cfg, shape)

@@ -1,3 +1,5 @@
+from .dfnet import SFDFNet
 from .resnet_d import SFBasicBlock, SFResNetD
+from .stdc import SFSTDCNet
 
-__all__ = ['SFBasicBlock', 'SFResNetD']
+__all__ = ['SFBasicBlock', 'SFDFNet', 'SFResNetD', 'SFSTDCNet']

@@ -7,6 +7,42 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 
+def exporting() -> bool:
+    """True while torch.onnx (TorchScript or dynamo) traces the model."""
+    is_exporting = getattr(torch.compiler, 'is_exporting', lambda: False)
+    return torch.onnx.is_in_onnx_export() or is_exporting()
+
+
+def adaptive_avg_pool2d_export(x: Tensor, size: int) -> Tensor:
+    """``F.adaptive_avg_pool2d(x, size)`` from shape-dependent slices.
+
+    Same bins as PyTorch (``floor(i * L / s)`` to ``ceil((i + 1) * L / s)``)
+    but computed from the run-time size, so exported graphs stay correct
+    at any input size; the TorchScript exporter cannot export adaptive
+    pooling of a dynamic input at all. Rows first, then columns: the mean
+    of a rectangle equals the mean of its row means.
+
+    Shape:
+        - x: N x C x H x W
+        - output: N x C x size x size
+    """
+    h, w = x.shape[-2:]
+    rows = [
+        x[:, :, (i * h) // size : ((i + 1) * h + size - 1) // size].mean(
+            2, keepdim=True
+        )
+        for i in range(size)
+    ]
+    x = torch.cat(rows, dim=2)
+    cols = [
+        x[..., (j * w) // size : ((j + 1) * w + size - 1) // size].mean(
+            3, keepdim=True
+        )
+        for j in range(size)
+    ]
+    return torch.cat(cols, dim=3)
+
+
 class PPM(nn.Module):
     """Pyramid pooling context module (official ``PSPModule``).
 
@@ -38,6 +74,7 @@ class PPM(nn.Module):
         act_cfg=dict(type='ReLU'),
     ):
         super().__init__()
+        self.pool_scales = tuple(pool_scales)
         self.stages = nn.ModuleList(
             nn.Sequential(
                 nn.AdaptiveAvgPool2d(scale),
@@ -66,10 +103,16 @@ class PPM(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[2:]
-        priors = [
-            F.interpolate(
-                stage(x), size=size, mode='bilinear', align_corners=True
+        export = exporting()
+        priors = []
+        for scale, stage in zip(self.pool_scales, self.stages):
+            if export:
+                pooled = stage[1](adaptive_avg_pool2d_export(x, scale))
+            else:
+                pooled = stage(x)
+            priors.append(
+                F.interpolate(
+                    pooled, size=size, mode='bilinear', align_corners=True
+                )
             )
-            for stage in self.stages
-        ]
         return self.bottleneck(torch.cat(priors + [x], dim=1))

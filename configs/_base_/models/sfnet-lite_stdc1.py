@@ -1,0 +1,13 @@
+# SFNet-Lite-STDC1 (official AlignedSTDC1_SFV2_spatial_atten): STDC1 +
+# SFLiteHead (GD-FAM between stride 4 and the PPM, plus stride 16).
+_base_ = './sfnet-lite_r18.py'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SFSTDCNet',
+        stdc_type='STDCNet1',
+        out_indices=(1, 2, 3, 4),
+        norm_cfg={{_base_.norm_cfg}},
+    ),
+    decode_head=dict(in_channels=[64, 512, 1024], in_index=[0, 2, 3]),
+)

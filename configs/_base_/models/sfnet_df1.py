@@ -1,0 +1,11 @@
+# SFNet-DFv1 (official AlignedDFnetv1): DFNet v1 (strides 16, 32, 32) +
+# SFHead with fpn_dim 64 (2 FAMs); logits at stride 16.
+_base_ = './sfnet_r18.py'
+model = dict(
+    backbone=dict(
+        _delete_=True, type='SFDFNet', arch='v1', norm_cfg={{_base_.norm_cfg}}
+    ),
+    decode_head=dict(
+        in_channels=[128, 256, 512], in_index=[0, 1, 2], channels=64
+    ),
+)

@@ -1,0 +1,13 @@
+# SFNet-STDC1 (official AlignedSTDC1): STDC1 (with its stride-4 output) +
+# SFHead with fpn_dim 64 (3 FAMs).
+_base_ = './sfnet_r18.py'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SFSTDCNet',
+        stdc_type='STDCNet1',
+        out_indices=(1, 2, 3, 4),
+        norm_cfg={{_base_.norm_cfg}},
+    ),
+    decode_head=dict(in_channels=[64, 256, 512, 1024], channels=64),
+)

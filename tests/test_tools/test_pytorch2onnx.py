@@ -1,0 +1,68 @@
+import os.path as osp
+import sys
+
+import onnx
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
+
+import pytorch2onnx as p2o  # noqa: E402
+
+LITE = osp.join(
+    REPO,
+    'configs',
+    'sfnet_lite',
+    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+)
+SFNET = osp.join(
+    REPO, 'configs', 'sfnet', 'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
+)
+
+
+@pytest.mark.parametrize('config', [LITE, SFNET], ids=['lite', 'sfnet'])
+def test_dynamic_export_is_correct_at_other_sizes(config, tmp_path):
+    torch.manual_seed(0)
+    model = p2o.build_model(config)
+    out = str(tmp_path / 'model.onnx')
+    wrapper = p2o.export(model, out, (64, 128), opset=17)
+    ops = {node.op_type for node in onnx.load(out).graph.node}
+    assert 'GridSample' in ops
+    diffs = p2o.verify(wrapper, out, [(64, 128), (96, 160)])
+    assert max(diffs.values()) < 1e-4
+    assert not model.training  # the exporter must not flip train mode
+
+
+def test_argmax_output_and_cli(tmp_path, capsys):
+    out = str(tmp_path / 'labels.onnx')
+    p2o.main(
+        [LITE, '--output', out, '--shape', '64', '128', '--argmax', '--verify']
+    )
+    text = capsys.readouterr().out
+    assert 'verify 64x128: pixels disagreeing' in text
+    assert 'verify 96x192' in text
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    (labels,) = session.run(
+        None, {'input': torch.randn(1, 3, 96, 160).numpy()}
+    )
+    assert labels.shape == (1, 96, 160) and labels.max() < 19
+
+
+def test_refuses_opset_without_gridsample(tmp_path):
+    model = p2o.build_model(LITE)
+    with pytest.raises(ValueError, match='no GridSample'):
+        p2o.export(model, str(tmp_path / 'm.onnx'), (64, 128), opset=13)
+    with pytest.raises(SystemExit, match='multiple of 32'):
+        p2o.main(
+            [
+                LITE,
+                '--output',
+                str(tmp_path / 'x.onnx'),
+                '--shape',
+                '60',
+                '128',
+            ]
+        )

@@ -1,0 +1,227 @@
+"""Export an sfseg (or any mmseg) segmentor to ONNX and verify it.
+
+    python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] \\
+        --output model.onnx --shape 1024 2048 --verify
+
+Height and width are dynamic by default: SFNet's flow warping builds its
+sampling grid from the run-time input size, so the exported graph stays
+correct at sizes other than the traced one (``--verify`` checks the traced
+size and a second one). ``grid_sample`` needs opset >= 16 (ONNX GridSample);
+TensorRT >= 8.4 runs it natively. The graph returns logits at the head's
+resolution (stride 4 for SFNet), or full-resolution labels with
+``--argmax``.
+"""
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config, DictAction
+from mmengine.model import revert_sync_batchnorm
+from mmengine.runner import load_checkpoint
+from mmseg.registry import MODELS
+from mmseg.utils import register_all_modules
+
+from sfseg.utils import resolve_config
+
+
+class ExportWrapper(torch.nn.Module):
+    """``x -> logits`` (N x K x H/s x W/s) or ``x -> labels`` (N x H x W)."""
+
+    def __init__(self, segmentor, argmax=False):
+        super().__init__()
+        self.segmentor = segmentor
+        self.argmax = argmax
+
+    def forward(self, inputs):
+        logits = self.segmentor(inputs, None, mode='tensor')
+        if not self.argmax:
+            return logits
+        logits = F.interpolate(
+            logits,
+            size=inputs.shape[2:],
+            mode='bilinear',
+            align_corners=self.segmentor.decode_head.align_corners,
+        )
+        return logits.argmax(dim=1)
+
+
+def build_model(config, checkpoint=None, cfg_options=None):
+    register_all_modules(init_default_scope=True)
+    cfg = Config.fromfile(resolve_config(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.pop('pretrained', None)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    if checkpoint:
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.eval()
+
+
+def export(
+    model, output, shape, opset=17, dynamic=True, dynamo=False, argmax=False
+):
+    """Write ``output``; return the (eval-mode) wrapper that was traced."""
+    if opset < 16:
+        raise ValueError(f'opset {opset} has no GridSample; use >= 16')
+    # eval() on the wrapper itself: the TorchScript exporter restores the
+    # wrapper's training flag afterwards, which would flip the model.
+    wrapper = ExportWrapper(model, argmax).eval()
+    dummy = torch.zeros(1, 3, *shape)
+    if dynamo:
+        from torch.export import Dim
+
+        dynamic_shapes = None
+        if dynamic:
+            h = Dim('h32', min=1, max=256)
+            w = Dim('w32', min=1, max=256)
+            dynamic_shapes = {'inputs': {2: 32 * h, 3: 32 * w}}
+        torch.onnx.export(
+            wrapper,
+            (dummy,),
+            output,
+            dynamo=True,
+            input_names=['input'],
+            output_names=['output'],
+            dynamic_shapes=dynamic_shapes,
+            opset_version=opset,
+            external_data=False,
+        )
+    else:
+        axes = (
+            {
+                'input': {0: 'batch', 2: 'height', 3: 'width'},
+                'output': {0: 'batch'},
+            }
+            if dynamic
+            else None
+        )
+        with torch.no_grad():
+            torch.onnx.export(
+                wrapper,
+                (dummy,),
+                output,
+                dynamo=False,
+                input_names=['input'],
+                output_names=['output'],
+                dynamic_axes=axes,
+                opset_version=opset,
+            )
+    return wrapper
+
+
+def verify(wrapper, output, shapes, atol=1e-4):
+    """Compare ONNX Runtime with PyTorch; return max abs diff per shape."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(output, providers=['CPUExecutionProvider'])
+    gen = torch.Generator().manual_seed(0)
+    diffs = {}
+    for shape in shapes:
+        x = torch.randn(1, 3, *shape, generator=gen)
+        with torch.no_grad():
+            ref = wrapper(x).numpy()
+        (got,) = session.run(None, {'input': x.numpy()})
+        if got.shape != ref.shape:
+            raise AssertionError(
+                f'ONNX output shape {got.shape} != PyTorch '
+                f'{ref.shape} at input {shape}'
+            )
+        if wrapper.argmax:
+            diffs[shape] = float((got != ref).mean())  # disagreeing pixels
+        else:
+            diffs[shape] = float(np.abs(got - ref).max())
+            if diffs[shape] > atol:
+                raise AssertionError(
+                    f'ONNX differs from PyTorch by {diffs[shape]:.2e} '
+                    f'(> {atol}) at input {shape}'
+                )
+    return diffs
+
+
+def simplify(output):
+    try:
+        import onnx
+        import onnxsim
+    except ImportError:
+        print('onnxsim is not installed; skipping --simplify')
+        return
+    model, ok = onnxsim.simplify(onnx.load(output))
+    if not ok:
+        raise RuntimeError('onnxsim could not validate the simplified model')
+    onnx.save(model, output)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument('config')
+    parser.add_argument('checkpoint', nargs='?', help='weights (optional)')
+    parser.add_argument('--output', required=True, help='ONNX file')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        default=[1024, 2048],
+        metavar=('H', 'W'),
+        help='traced input size',
+    )
+    parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument(
+        '--static', action='store_true', help='fix height and width to --shape'
+    )
+    parser.add_argument(
+        '--dynamo',
+        action='store_true',
+        help='use the torch.export-based exporter',
+    )
+    parser.add_argument(
+        '--argmax', action='store_true', help='output full-resolution labels'
+    )
+    parser.add_argument(
+        '--verify',
+        action='store_true',
+        help='check ONNX Runtime against PyTorch',
+    )
+    parser.add_argument(
+        '--simplify', action='store_true', help='run onnxsim (if installed)'
+    )
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    shape = tuple(args.shape)
+    if shape[0] % 32 or shape[1] % 32:
+        sys.exit(f'error: --shape {shape} must be a multiple of 32')
+    model = build_model(args.config, args.checkpoint, args.cfg_options)
+    wrapper = export(
+        model,
+        args.output,
+        shape,
+        args.opset,
+        not args.static,
+        args.dynamo,
+        args.argmax,
+    )
+    if args.simplify:
+        simplify(args.output)
+    print(
+        f'exported {args.output} (opset {args.opset}, '
+        f'{"static" if args.static else "dynamic"} H/W)'
+    )
+    if args.verify:
+        other = (shape[0] + 32, shape[1] + 64)
+        shapes = [shape] if args.static else [shape, other]
+        for size, diff in verify(wrapper, args.output, shapes).items():
+            what = 'pixels disagreeing' if args.argmax else 'max abs diff'
+            print(f'verify {size[0]}x{size[1]}: {what} {diff:.2e}')
+
+
+if __name__ == '__main__':
+    main()
