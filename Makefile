@@ -20,8 +20,9 @@ demo: install
 	@test -d $(DEMO_DATA) || $(PY) tools/dataset_converters/toy_driving.py $(DEMO_DATA)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(MIM) train sfseg $(DEMO_CFG) --work-dir $(DEMO_DIR)
 	PATH=$(abspath $(VENV))/bin:$$PATH $(MIM) test sfseg $(DEMO_CFG) --checkpoint $(DEMO_DIR)/iter_600.pth --work-dir $(DEMO_DIR)/test
-	$(PY) demo/image_demo.py $(DEMO_IMG) $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --out-file $(DEMO_DIR)/overlay.png
-	$(PY) demo/summary.py $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --test-dir $(DEMO_DIR)/test --overlay $(DEMO_DIR)/overlay.png
+	$(PY) tools/segment.py $(DEMO_IMG) $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --out-dir $(DEMO_DIR)/overlay
+	$(PY) tools/analysis_tools/visualize_flow.py $(DEMO_IMG) $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --out-file $(DEMO_DIR)/flows.png
+	$(PY) demo/summary.py $(DEMO_CFG) $(DEMO_DIR)/iter_600.pth --test-dir $(DEMO_DIR)/test --overlay $(DEMO_DIR)/overlay/vis/$(notdir $(DEMO_IMG)) --flows $(DEMO_DIR)/flows.png
 
 lint:
 	$(PY) -m ruff check sfseg tools tests configs demo setup.py

@@ -41,6 +41,7 @@ def main():
     parser.add_argument('checkpoint')
     parser.add_argument('--test-dir', required=True)
     parser.add_argument('--overlay', required=True)
+    parser.add_argument('--flows', required=True)
     parser.add_argument(
         '--shapes', default='256x512,1024x2048', help='latency input sizes'
     )
@@ -70,6 +71,7 @@ def main():
             )
         )
     rows.append(('overlay', args.overlay))
+    rows.append(('flow fields', args.flows))
     print('\n==== sfseg demo summary ====')
     for key, value in rows:
         print(f'{key:<20} {value}')

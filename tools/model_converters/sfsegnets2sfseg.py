@@ -209,6 +209,19 @@ def detect_family(state_dict):
     )
 
 
+def _family_hint(state_dict, family):
+    try:
+        detected = detect_family(state_dict)
+    except ConversionError:
+        return ''
+    if detected == family:
+        return ''
+    return (
+        f'the checkpoint looks like an official {detected} model, not '
+        f'{family} (try --arch {detected} or --arch auto)\n'
+    )
+
+
 def detect_backbone(state_dict):
     keys = set(state_dict)
     if any(k.startswith('features.') for k in keys):
@@ -389,9 +402,13 @@ def convert(src, dst, arch='auto', backbone=None, force=False):
     num_classes = classifier.shape[0] if classifier is not None else None
     out, dropped = convert_state_dict(state, family)
     model, _ = build_reference(family, num_classes)
-    check_against(
-        out, model, src, f'the sfseg {family} model ({FAMILIES[family]})'
-    )
+    try:
+        check_against(
+            out, model, src, f'the sfseg {family} model ({FAMILIES[family]})'
+        )
+    except ConversionError as err:
+        hint = _family_hint(state, family)
+        raise ConversionError(f'{hint}{err}') from None
     meta = dict(
         sfseg_source=osp.basename(src),
         official_family=family,
