@@ -1,4 +1,5 @@
 from .compat import patch_checkpoint_loading, patch_cpu_distributed
+from .deploy import drop_training_branches, prepare_for_inference
 from .runner_config import (
     add_common_args,
     load_runner_config,
@@ -6,6 +7,8 @@ from .runner_config import (
 )
 
 __all__ = [
+    'drop_training_branches',
+    'prepare_for_inference',
     'add_common_args',
     'load_runner_config',
     'patch_checkpoint_loading',

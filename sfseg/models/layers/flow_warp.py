@@ -1,11 +1,18 @@
 """Flow warping used by FAM and GD-FAM."""
 
+from collections import OrderedDict
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .tracing import is_tracing
 
-def base_grid(flow: Tensor) -> Tensor:
+_GRID_CACHE = OrderedDict()
+_GRID_CACHE_SIZE = 16
+
+
+def base_grid(flow: Tensor, cache: bool = True) -> Tensor:
     """Identity sampling grid matching ``flow``'s spatial size.
 
     Built from the tensor's run-time shape (``arange`` rather than a
@@ -15,11 +22,30 @@ def base_grid(flow: Tensor) -> Tensor:
     Args:
         flow (Tensor): N x 2 x H x W.
 
+    In eager mode the grid of each (size, dtype, device) is built once and
+    cached (``cache=False`` disables that); while tracing or exporting it is
+    always rebuilt so the graph keeps the shape arithmetic.
+
     Returns:
         Tensor: 1 x H x W x 2 grid, ``[..., 0]`` = x in [-1, 1] (width),
         ``[..., 1]`` = y in [-1, 1] (height); equal to the official
         ``linspace(-1, 1, n)`` grid.
     """
+    if not cache or is_tracing():
+        return _make_grid(flow)
+    key = (tuple(flow.shape[-2:]), flow.dtype, flow.device)
+    grid = _GRID_CACHE.get(key)
+    if grid is None:
+        grid = _make_grid(flow)
+        _GRID_CACHE[key] = grid
+        if len(_GRID_CACHE) > _GRID_CACHE_SIZE:
+            _GRID_CACHE.popitem(last=False)
+    else:
+        _GRID_CACHE.move_to_end(key)
+    return grid
+
+
+def _make_grid(flow: Tensor) -> Tensor:
     h, w = flow.shape[-2:]
     ys = torch.arange(h, dtype=flow.dtype, device=flow.device)
     xs = torch.arange(w, dtype=flow.dtype, device=flow.device)

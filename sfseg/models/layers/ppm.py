@@ -6,11 +6,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-
-def exporting() -> bool:
-    """True while torch.onnx (TorchScript or dynamo) traces the model."""
-    is_exporting = getattr(torch.compiler, 'is_exporting', lambda: False)
-    return torch.onnx.is_in_onnx_export() or is_exporting()
+from .tracing import is_tracing
 
 
 def adaptive_avg_pool2d_export(x: Tensor, size: int) -> Tensor:
@@ -103,7 +99,7 @@ class PPM(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[2:]
-        export = exporting()
+        export = is_tracing()
         priors = []
         for scale, stage in zip(self.pool_scales, self.stages):
             if export:

@@ -1,0 +1,47 @@
+import pytest
+import torch
+from mmengine.config import Config
+from mmseg.registry import MODELS
+
+from sfseg.utils import prepare_for_inference
+
+DSN = 'configs/sfnet/sfnet-dsn_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
+LITE = 'configs/sfnet_lite/sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
+
+
+def randomise_bn(model):
+    gen = torch.Generator().manual_seed(0)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=gen))
+            m.running_var.copy_(
+                torch.rand(m.num_features, generator=gen) + 0.5
+            )
+            m.weight.data.copy_(torch.randn(m.num_features, generator=gen))
+
+
+@pytest.mark.parametrize('config', [DSN, LITE])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_prepared_model_gives_the_same_logits(
+    repo_root, config, channels_last
+):
+    torch.manual_seed(0)
+    cfg = Config.fromfile(f'{repo_root}/{config}')
+    model = MODELS.build(cfg.model)
+    randomise_bn(model)
+    model.eval()
+    x = torch.randn(1, 3, 64, 128)
+    with torch.no_grad():
+        ref = model(x, None, mode='tensor')
+        fast = prepare_for_inference(model, channels_last=channels_last)
+        if channels_last:
+            x = x.to(memory_format=torch.channels_last)
+        out = fast(x, None, mode='tensor')
+    assert (out - ref).abs().max() < 1e-4 * max(1.0, ref.abs().max())
+    bns = [
+        m
+        for m in fast.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    assert not bns  # every BN folded
+    assert not hasattr(fast.decode_head, 'dsn')
