@@ -1,5 +1,9 @@
 from .compat import patch_checkpoint_loading, patch_cpu_distributed
-from .deploy import drop_training_branches, prepare_for_inference
+from .deploy import (
+    drop_training_branches,
+    fold_batchnorms,
+    prepare_for_inference,
+)
 from .runner_config import (
     add_common_args,
     load_runner_config,
@@ -8,6 +12,7 @@ from .runner_config import (
 
 __all__ = [
     'drop_training_branches',
+    'fold_batchnorms',
     'prepare_for_inference',
     'add_common_args',
     'load_runner_config',

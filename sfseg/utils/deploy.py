@@ -1,8 +1,65 @@
 """Inference-time model preparation (no effect on outputs beyond 1e-4)."""
 
 import torch
-from mmcv.cnn import fuse_conv_bn
+import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmengine.model import revert_sync_batchnorm
+from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
+from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+_BN = nn.modules.batchnorm._BatchNorm
+
+
+def _foldable(conv, bn):
+    return (
+        isinstance(conv, nn.Conv2d)
+        and isinstance(bn, _BN)
+        and conv.out_channels == bn.num_features
+        and bn.track_running_stats
+    )
+
+
+def fold_batchnorms(model):
+    """Fold BN into the conv feeding it, where the wiring is certain.
+
+    Only three patterns are folded: mmcv ``ConvModule`` with ``conv``
+    directly before ``norm``, adjacent conv -> BN in an ``nn.Sequential``,
+    and the conv_i -> norm_i pairs of mmseg's ResNet blocks. (mmcv's
+    ``fuse_conv_bn`` pairs any BN with the previously *registered* conv,
+    which is wrong for modules whose registration order is not their data
+    flow, e.g. several mmseg real-time models.) Returns the count folded.
+    """
+    count = 0
+    for module in list(model.modules()):
+        if isinstance(module, ConvModule) and module.with_norm:
+            order = list(module.order)
+            if order.index('norm') == order.index('conv') + 1:
+                norm = getattr(module, module.norm_name)
+                if _foldable(module.conv, norm):
+                    module.conv = fuse_conv_bn_eval(module.conv, norm)
+                    setattr(module, module.norm_name, nn.Identity())
+                    count += 1
+        elif isinstance(module, nn.Sequential):
+            names = list(module._modules)
+            for a, b in zip(names, names[1:]):
+                conv, bn = module._modules[a], module._modules[b]
+                if _foldable(conv, bn):
+                    module._modules[a] = fuse_conv_bn_eval(conv, bn)
+                    module._modules[b] = nn.Identity()
+                    count += 1
+        elif isinstance(module, (BasicBlock, Bottleneck)):
+            for i in (1, 2, 3):
+                conv = getattr(module, f'conv{i}', None)
+                name = getattr(module, f'norm{i}_name', None)
+                if name is not None and _foldable(conv, getattr(module, name)):
+                    setattr(
+                        module,
+                        f'conv{i}',
+                        fuse_conv_bn_eval(conv, getattr(module, name)),
+                    )
+                    setattr(module, name, nn.Identity())
+                    count += 1
+    return count
 
 
 def drop_training_branches(model):
@@ -26,8 +83,7 @@ def prepare_for_inference(
 
     - SyncBN -> BN and ``eval()``;
     - ``drop_training``: remove deep-supervision branches;
-    - ``fuse_bn``: fold every BN into the conv before it (mmcv's
-      ``fuse_conv_bn``; the official model has none folded);
+    - ``fuse_bn``: fold BN into the conv before it (:func:`fold_batchnorms`);
     - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
       on CPU (feed inputs with ``to(memory_format=torch.channels_last)``).
     """
@@ -36,7 +92,7 @@ def prepare_for_inference(
     if drop_training:
         drop_training_branches(model)
     if fuse_bn:
-        fuse_conv_bn(model)
+        fold_batchnorms(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     return model

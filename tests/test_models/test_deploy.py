@@ -45,3 +45,31 @@ def test_prepared_model_gives_the_same_logits(
     ]
     assert not bns  # every BN folded
     assert not hasattr(fast.decode_head, 'dsn')
+
+
+def test_fold_skips_bn_whose_wiring_is_not_certain():
+    from sfseg.utils import fold_batchnorms
+
+    class Misordered(torch.nn.Module):
+        # registration order conv_a, bn, conv_b; data flow conv_b -> bn
+        def __init__(self):
+            super().__init__()
+            self.conv_a = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.bn = torch.nn.BatchNorm2d(8)
+            self.conv_b = torch.nn.Conv2d(8, 8, 1)
+            self.seq = torch.nn.Sequential(
+                torch.nn.Conv2d(8, 8, 1), torch.nn.BatchNorm2d(8)
+            )
+
+        def forward(self, x):
+            return self.seq(self.bn(self.conv_b(self.conv_a(x))))
+
+    model = Misordered()
+    randomise_bn(model)
+    model.eval()
+    x = torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        ref = model(x)
+        assert fold_batchnorms(model) == 1  # only the Sequential pair
+        assert torch.allclose(model(x), ref, atol=1e-5)
+    assert isinstance(model.bn, torch.nn.BatchNorm2d)

@@ -66,3 +66,61 @@ def test_refuses_opset_without_gridsample(tmp_path):
                 '128',
             ]
         )
+
+
+@pytest.mark.parametrize('mode', ['dynamic', 'static'])
+def test_int8_quantisation(mode, tmp_path):
+    import numpy as np
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    model = p2o.build_model(LITE)
+    fp32 = str(tmp_path / 'm.onnx')
+    int8 = str(tmp_path / 'm.int8.onnx')
+    p2o.export(model, fp32, (64, 128), opset=17)
+    calib = p2o.calibration_inputs(model, None, (64, 128), count=2)
+    p2o.quantize(fp32, int8, mode, calib)
+    ops = {node.op_type for node in onnx.load(int8).graph.node}
+    assert ops & {'QuantizeLinear', 'DynamicQuantizeLinear', 'ConvInteger'}
+    x = calib[0]
+    ref = ort.InferenceSession(fp32).run(None, {'input': x})[0]
+    out = ort.InferenceSession(int8).run(None, {'input': x})[0]
+    assert out.shape == ref.shape
+    # int8 changes values, but the logits must stay strongly correlated
+    corr = np.corrcoef(out.ravel(), ref.ravel())[0, 1]
+    assert corr > 0.9, corr
+
+
+def test_calibration_images_are_normalised(toy_city):
+    import os.path as osp
+
+    model = p2o.build_model(LITE)
+    folder = osp.join(toy_city, 'leftImg8bit', 'train', 'toytown')
+    arrays = p2o.calibration_inputs(model, folder, (64, 128), count=3)
+    assert len(arrays) == 3 and arrays[0].shape == (1, 3, 64, 128)
+    assert -3 < float(arrays[0].mean()) < 3
+    with pytest.raises(FileNotFoundError, match='no calibration images'):
+        p2o.calibration_inputs(model, osp.dirname(folder), (64, 128))
+
+
+def test_cli_writes_int8_model(toy_city, tmp_path, capsys):
+    import os.path as osp
+
+    out = str(tmp_path / 'm.onnx')
+    calib = osp.join(toy_city, 'leftImg8bit', 'val', 'toytown')
+    p2o.main(
+        [
+            LITE,
+            '--output',
+            out,
+            '--shape',
+            '64',
+            '128',
+            '--quantize',
+            'static',
+            '--calib-dir',
+            calib,
+        ]
+    )
+    assert 'int8 (static) model written to' in capsys.readouterr().out
+    assert osp.isfile(str(tmp_path / 'm.int8.onnx'))

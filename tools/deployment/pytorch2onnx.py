@@ -13,6 +13,8 @@ resolution (stride 4 for SFNet), or full-resolution labels with
 """
 
 import argparse
+import os
+import os.path as osp
 import sys
 
 import numpy as np
@@ -141,6 +143,82 @@ def verify(wrapper, output, shapes, atol=1e-4):
     return diffs
 
 
+def quantize(fp32_path, int8_path, mode='static', calib_inputs=()):
+    """ONNX Runtime int8 quantisation of an exported fp32 model.
+
+    ``dynamic``: int8 weights, activations quantised on the fly.
+    ``static``: QDQ int8 weights and activations, per-channel weights,
+    activation ranges calibrated on ``calib_inputs`` (N x 3 x H x W
+    arrays, already normalised). GridSample stays in fp32 between
+    dequantise / quantise nodes.
+    """
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    if mode == 'dynamic':
+        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
+        return int8_path
+    if mode != 'static':
+        raise ValueError(
+            f"quantize mode must be 'dynamic' or 'static', got {mode!r}"
+        )
+    if not len(calib_inputs):
+        raise ValueError('static quantisation needs calibration inputs')
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(
+                [{'input': np.asarray(a, np.float32)} for a in calib_inputs]
+            )
+
+        def get_next(self):
+            return next(self.items, None)
+
+    quantize_static(
+        fp32_path,
+        int8_path,
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return int8_path
+
+
+def calibration_inputs(model, image_dir, shape, count=8, seed=0):
+    """Normalised N x 3 x H x W arrays from ``image_dir`` (or random)."""
+    if image_dir is None:
+        gen = np.random.default_rng(seed)
+        return [
+            gen.standard_normal((1, 3, *shape), dtype=np.float32)
+            for _ in range(count)
+        ]
+    import mmcv
+
+    pre = model.data_preprocessor
+    files = sorted(
+        osp.join(image_dir, f)
+        for f in os.listdir(image_dir)
+        if f.lower().endswith(('.png', '.jpg', '.jpeg'))
+    )[:count]
+    if not files:
+        raise FileNotFoundError(f'no calibration images in {image_dir}')
+    arrays = []
+    for path in files:
+        img = mmcv.imresize(mmcv.imread(path), (shape[1], shape[0]))
+        tensor = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        if pre.channel_conversion:
+            tensor = tensor[:, [2, 1, 0]]
+        arrays.append(((tensor - pre.mean) / pre.std).numpy())
+    return arrays
+
+
 def simplify(output):
     try:
         import onnx
@@ -190,6 +268,14 @@ def parse_args(argv=None):
     parser.add_argument(
         '--simplify', action='store_true', help='run onnxsim (if installed)'
     )
+    parser.add_argument(
+        '--quantize',
+        choices=['dynamic', 'static'],
+        help='also write an int8 model (<output>.int8.onnx)',
+    )
+    parser.add_argument(
+        '--calib-dir', help='images to calibrate static int8 ranges'
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args(argv)
 
@@ -215,6 +301,11 @@ def main(argv=None):
         f'exported {args.output} (opset {args.opset}, '
         f'{"static" if args.static else "dynamic"} H/W)'
     )
+    if args.quantize:
+        int8 = osp.splitext(args.output)[0] + '.int8.onnx'
+        calib = calibration_inputs(model, args.calib_dir, shape)
+        quantize(args.output, int8, args.quantize, calib)
+        print(f'int8 ({args.quantize}) model written to {int8}')
     if args.verify:
         other = (shape[0] + 32, shape[1] + 64)
         shapes = [shape] if args.static else [shape, other]

@@ -10,6 +10,16 @@ from .tracing import is_tracing
 
 _GRID_CACHE = OrderedDict()
 _GRID_CACHE_SIZE = 16
+_GRID_CACHE_ENABLED = [True]
+
+
+def set_grid_cache(enabled: bool) -> bool:
+    """Turn base-grid caching on or off; returns the previous setting."""
+    previous = _GRID_CACHE_ENABLED[0]
+    _GRID_CACHE_ENABLED[0] = bool(enabled)
+    if not enabled:
+        _GRID_CACHE.clear()
+    return previous
 
 
 def base_grid(flow: Tensor, cache: bool = True) -> Tensor:
@@ -31,7 +41,7 @@ def base_grid(flow: Tensor, cache: bool = True) -> Tensor:
         ``[..., 1]`` = y in [-1, 1] (height); equal to the official
         ``linspace(-1, 1, n)`` grid.
     """
-    if not cache or is_tracing():
+    if not (cache and _GRID_CACHE_ENABLED[0]) or is_tracing():
         return _make_grid(flow)
     key = (tuple(flow.shape[-2:]), flow.dtype, flow.device)
     grid = _GRID_CACHE.get(key)
