@@ -32,6 +32,6 @@ _check_version('mmengine', mmengine.__version__, MMENGINE_MIN, MMENGINE_MAX)
 patch_checkpoint_loading()
 patch_cpu_distributed()
 
-from . import models  # noqa: E402,F401  (registers modules into mmseg)
+from . import datasets, evaluation, models  # noqa: E402,F401  (registers)
 
 __all__ = ['__version__', 'version_info']

@@ -1,0 +1,33 @@
+from .idd import IDDDataset
+from .label_convert import (
+    LabelConversionError,
+    convert_labels,
+    format_report,
+    prepare_output,
+)
+from .label_maps import (
+    IDD_NUM_IDS,
+    IDD_TO_TRAIN,
+    MAPILLARY_NUM_IDS,
+    MAPILLARY_TO_TRAIN,
+    cityscapes_label_to_train,
+    make_lut,
+)
+from .mapillary19 import Mapillary19Dataset
+from .uds import UDSDataset
+
+__all__ = [
+    'IDDDataset',
+    'Mapillary19Dataset',
+    'UDSDataset',
+    'IDD_NUM_IDS',
+    'IDD_TO_TRAIN',
+    'LabelConversionError',
+    'MAPILLARY_NUM_IDS',
+    'MAPILLARY_TO_TRAIN',
+    'cityscapes_label_to_train',
+    'convert_labels',
+    'format_report',
+    'make_lut',
+    'prepare_output',
+]

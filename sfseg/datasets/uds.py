@@ -1,0 +1,53 @@
+"""UDS: the union of four driving datasets in the 19 Cityscapes classes."""
+
+from mmengine.dataset import ConcatDataset
+from mmseg.registry import DATASETS
+
+SOURCES = ('bdd', 'mapillary', 'idd', 'cityscapes')
+
+
+@DATASETS.register_module()
+class UDSDataset(ConcatDataset):
+    """Unified Driving Segmentation (official ``MergeDrivingDataset``).
+
+    Concatenates the given sources in the official order (BDD, Mapillary,
+    IDD, Cityscapes) and tags every sample with its source name
+    (``data_info['source']``; add ``'source'`` to ``PackSegInputs``'
+    ``meta_keys`` so metrics such as :class:`UDSIoUMetric` can read it).
+    All sources must share the 19-class Cityscapes ``METAINFO``, which
+    mmengine's ``ConcatDataset`` checks.
+
+    Args:
+        sources (dict): source name -> dataset config; any subset of
+            ``bdd``, ``mapillary``, ``idd``, ``cityscapes``, plus custom
+            names (appended after the official four).
+    """
+
+    def __init__(self, sources, lazy_init=False, ignore_keys=None):
+        if not sources:
+            raise ValueError('UDSDataset needs at least one source')
+        order = [s for s in SOURCES if s in sources]
+        order += [s for s in sources if s not in SOURCES]
+        datasets = []
+        for name in order:
+            cfg = dict(sources[name])
+            cfg['serialize_data'] = False  # the tag is added per sample
+            cfg['lazy_init'] = True
+            datasets.append(DATASETS.build(cfg))
+        self.source_names = order
+        super().__init__(
+            datasets, lazy_init=lazy_init, ignore_keys=ignore_keys
+        )
+
+    def full_init(self):
+        if self._fully_initialized:
+            return
+        for name, dataset in zip(self.source_names, self.datasets):
+            dataset.full_init()
+            for info in dataset.data_list:
+                info['source'] = name
+        super().full_init()
+
+    def source_of(self, idx):
+        dataset_idx, _ = self._get_ori_dataset_idx(idx)
+        return self.source_names[dataset_idx]

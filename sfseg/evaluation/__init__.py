@@ -1,0 +1,3 @@
+from .uds_metric import UDSIoUMetric
+
+__all__ = ['UDSIoUMetric']

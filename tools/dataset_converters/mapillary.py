@@ -1,0 +1,109 @@
+"""Mapillary Vistas v1.2 (or v1.1) labels -> 19 Cityscapes train ids.
+
+    python tools/dataset_converters/mapillary.py MAPILLARY_ROOT OUT_ROOT \\
+        [--nproc 2] [--splits training validation] [--force] [--skip-bad]
+
+Reads ``ROOT/<split>/images/<name>.jpg`` and ``ROOT/<split>/v1.2/labels/
+<name>.png`` (v1.1: ``ROOT/<split>/labels``), writes ``OUT_ROOT/<split>/
+labels/<name>.png`` with the official SFNet mapping (66 ids -> 19 classes,
+the rest 255). The input tree is never modified.
+"""
+
+import argparse
+import os
+import os.path as osp
+import sys
+
+from sfseg.datasets import (
+    MAPILLARY_NUM_IDS,
+    MAPILLARY_TO_TRAIN,
+    LabelConversionError,
+    convert_labels,
+    format_report,
+    make_lut,
+    prepare_output,
+)
+
+
+def collect_pairs(root, out_root, splits):
+    if not osp.isdir(root):
+        raise LabelConversionError(f'Mapillary root not found: {root}')
+    pairs = []
+    for split in splits:
+        img_dir = osp.join(root, split, 'images')
+        if not osp.isdir(img_dir):
+            raise LabelConversionError(
+                f'wrong layout: {img_dir} not found (expected '
+                f'<root>/{split}/images/*.jpg)'
+            )
+        label_dirs = [
+            osp.join(root, split, 'v1.2', 'labels'),
+            osp.join(root, split, 'labels'),
+        ]
+        label_dir = next((d for d in label_dirs if osp.isdir(d)), None)
+        if label_dir is None:
+            raise LabelConversionError(
+                f'wrong layout: no label folder for {split} (looked for '
+                f'{label_dirs[0]} and {label_dirs[1]})'
+            )
+        for name in sorted(os.listdir(img_dir)):
+            stem, ext = osp.splitext(name)
+            if ext.lower() not in ('.jpg', '.jpeg', '.png'):
+                continue
+            label = osp.join(label_dir, stem + '.png')
+            pairs.append(
+                (
+                    label if osp.isfile(label) else None,
+                    osp.join(img_dir, name),
+                    osp.join(out_root, split, 'labels', stem + '.png'),
+                )
+            )
+    return pairs
+
+
+def convert(
+    root,
+    out_root,
+    splits=('training', 'validation'),
+    nproc=2,
+    force=False,
+    skip_bad=False,
+    show_progress=True,
+):
+    pairs = collect_pairs(root, out_root, splits)
+    prepare_output(out_root, root, force)
+    lut, known = make_lut(MAPILLARY_TO_TRAIN, MAPILLARY_NUM_IDS)
+    return convert_labels(pairs, lut, known, nproc, skip_bad, show_progress)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('root')
+    parser.add_argument('out_root')
+    parser.add_argument(
+        '--splits', nargs='+', default=['training', 'validation']
+    )
+    parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument('--force', action='store_true')
+    parser.add_argument(
+        '--skip-bad',
+        action='store_true',
+        help='skip and report missing / bad label files',
+    )
+    args = parser.parse_args(argv)
+    try:
+        report = convert(
+            args.root,
+            args.out_root,
+            args.splits,
+            args.nproc,
+            args.force,
+            args.skip_bad,
+        )
+    except LabelConversionError as err:
+        sys.exit(f'error: {err}')
+    print('\n' + format_report(report))
+
+
+if __name__ == '__main__':
+    main()
