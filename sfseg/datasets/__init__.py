@@ -1,7 +1,9 @@
 from .idd import IDDDataset
 from .label_convert import (
     LabelConversionError,
+    convert_dataset,
     convert_labels,
+    converter_main,
     format_report,
     prepare_output,
 )
@@ -26,7 +28,9 @@ __all__ = [
     'MAPILLARY_NUM_IDS',
     'MAPILLARY_TO_TRAIN',
     'cityscapes_label_to_train',
+    'convert_dataset',
     'convert_labels',
+    'converter_main',
     'format_report',
     'make_lut',
     'prepare_output',

@@ -142,3 +142,60 @@ def format_report(report, names=None):
     lines.append(f'bad label files: {len(report["bad"])}')
     lines += [f'  {p}' for p in report['bad'][:20]]
     return '\n'.join(lines)
+
+
+def convert_dataset(
+    collect_pairs,
+    root,
+    out_root,
+    splits,
+    table,
+    num_ids,
+    nproc=2,
+    force=False,
+    skip_bad=False,
+    show_progress=True,
+):
+    """Collect ``(label, image, out)`` pairs, then convert them."""
+    from .label_maps import make_lut
+
+    pairs = collect_pairs(root, out_root, splits)
+    prepare_output(out_root, root, force)
+    lut, known = make_lut(table, num_ids)
+    return convert_labels(pairs, lut, known, nproc, skip_bad, show_progress)
+
+
+def converter_main(description, convert, default_splits, argv=None):
+    """Command line shared by the label converters."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('root', help='dataset root (read only)')
+    parser.add_argument('out_root', help='separate output root')
+    parser.add_argument('--splits', nargs='+', default=list(default_splits))
+    parser.add_argument('--nproc', type=int, default=2)
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='write into a non-empty output root',
+    )
+    parser.add_argument(
+        '--skip-bad',
+        action='store_true',
+        help='skip and report missing / bad label files',
+    )
+    args = parser.parse_args(argv)
+    try:
+        report = convert(
+            args.root,
+            args.out_root,
+            args.splits,
+            args.nproc,
+            args.force,
+            args.skip_bad,
+        )
+    except LabelConversionError as err:
+        sys.exit(f'error: {err}')
+    print('\n' + format_report(report))
+    return report

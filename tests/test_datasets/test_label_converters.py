@@ -222,3 +222,24 @@ def test_bad_label_stops_the_run_naming_it(idd_root, tmp_path):
         '.png: label is 12x6 but its image',
     ):
         idd.convert(idd_root, str(tmp_path / 'out'), show_progress=False)
+
+
+def test_conversion_benchmark_script_runs(tmp_path, capsys):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+    from benchmark_label_conversion import main as bench
+
+    speedup, same = bench(
+        [
+            '--num',
+            '6',
+            '--size',
+            '32',
+            '64',
+            '--rounds',
+            '1',
+            '--work-dir',
+            str(tmp_path),
+        ]
+    )
+    assert same and speedup > 0
+    assert 'identical outputs: True' in capsys.readouterr().out

@@ -11,19 +11,15 @@ would be silently wrong), writes ``OUT_ROOT/gtFine/<split>/<seq>/
 tree is never modified.
 """
 
-import argparse
 import os
 import os.path as osp
-import sys
 
 from sfseg.datasets import (
     IDD_NUM_IDS,
     IDD_TO_TRAIN,
     LabelConversionError,
-    convert_labels,
-    format_report,
-    make_lut,
-    prepare_output,
+    convert_dataset,
+    converter_main,
 )
 
 IMG_SUFFIX = '_leftImg8bit.png'
@@ -74,37 +70,24 @@ def convert(
     skip_bad=False,
     show_progress=True,
 ):
-    pairs = collect_pairs(root, out_root, splits)
-    prepare_output(out_root, root, force)
-    lut, known = make_lut(IDD_TO_TRAIN, IDD_NUM_IDS)
-    return convert_labels(pairs, lut, known, nproc, skip_bad, show_progress)
+    return convert_dataset(
+        collect_pairs,
+        root,
+        out_root,
+        splits,
+        IDD_TO_TRAIN,
+        IDD_NUM_IDS,
+        nproc,
+        force,
+        skip_bad,
+        show_progress,
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('root')
-    parser.add_argument('out_root')
-    parser.add_argument('--splits', nargs='+', default=['train', 'val'])
-    parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--force', action='store_true')
-    parser.add_argument(
-        '--skip-bad',
-        action='store_true',
-        help='skip and report missing / bad label files',
+    return converter_main(
+        __doc__.splitlines()[0], convert, ('train', 'val'), argv
     )
-    args = parser.parse_args(argv)
-    try:
-        report = convert(
-            args.root,
-            args.out_root,
-            args.splits,
-            args.nproc,
-            args.force,
-            args.skip_bad,
-        )
-    except LabelConversionError as err:
-        sys.exit(f'error: {err}')
-    print('\n' + format_report(report))
 
 
 if __name__ == '__main__':

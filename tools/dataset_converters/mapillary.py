@@ -9,19 +9,15 @@ labels/<name>.png`` with the official SFNet mapping (66 ids -> 19 classes,
 the rest 255). The input tree is never modified.
 """
 
-import argparse
 import os
 import os.path as osp
-import sys
 
 from sfseg.datasets import (
     MAPILLARY_NUM_IDS,
     MAPILLARY_TO_TRAIN,
     LabelConversionError,
-    convert_labels,
-    format_report,
-    make_lut,
-    prepare_output,
+    convert_dataset,
+    converter_main,
 )
 
 
@@ -70,39 +66,24 @@ def convert(
     skip_bad=False,
     show_progress=True,
 ):
-    pairs = collect_pairs(root, out_root, splits)
-    prepare_output(out_root, root, force)
-    lut, known = make_lut(MAPILLARY_TO_TRAIN, MAPILLARY_NUM_IDS)
-    return convert_labels(pairs, lut, known, nproc, skip_bad, show_progress)
+    return convert_dataset(
+        collect_pairs,
+        root,
+        out_root,
+        splits,
+        MAPILLARY_TO_TRAIN,
+        MAPILLARY_NUM_IDS,
+        nproc,
+        force,
+        skip_bad,
+        show_progress,
+    )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('root')
-    parser.add_argument('out_root')
-    parser.add_argument(
-        '--splits', nargs='+', default=['training', 'validation']
+    return converter_main(
+        __doc__.splitlines()[0], convert, ('training', 'validation'), argv
     )
-    parser.add_argument('--nproc', type=int, default=2)
-    parser.add_argument('--force', action='store_true')
-    parser.add_argument(
-        '--skip-bad',
-        action='store_true',
-        help='skip and report missing / bad label files',
-    )
-    args = parser.parse_args(argv)
-    try:
-        report = convert(
-            args.root,
-            args.out_root,
-            args.splits,
-            args.nproc,
-            args.force,
-            args.skip_bad,
-        )
-    except LabelConversionError as err:
-        sys.exit(f'error: {err}')
-    print('\n' + format_report(report))
 
 
 if __name__ == '__main__':
