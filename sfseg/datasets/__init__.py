@@ -1,3 +1,4 @@
+from .class_uniform import ClassUniformDataset, SFCentroidCrop
 from .idd import IDDDataset
 from .label_convert import (
     LabelConversionError,
@@ -19,6 +20,8 @@ from .mapillary19 import Mapillary19Dataset
 from .uds import UDSDataset
 
 __all__ = [
+    'ClassUniformDataset',
+    'SFCentroidCrop',
     'IDDDataset',
     'Mapillary19Dataset',
     'UDSDataset',

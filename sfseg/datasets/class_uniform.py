@@ -1,0 +1,229 @@
+"""Class-uniform sampling (official ``datasets/uniform.py``), mmseg style.
+
+``ClassUniformDataset`` wraps any mmseg dataset: a ``uniform_ratio`` share
+of the samples (official: 50 %) picks a class uniformly among the classes
+that have centroids, then one of that class's centroids, and hands its
+``(x, y)`` to the pipeline as ``results['centroid']``; the rest are plain
+random images. ``SFCentroidCrop`` (a drop-in for mmseg's ``RandomCrop``)
+then places the crop so that the (rescaled) centroid lies inside it.
+
+Centroids follow the official extraction: labels are cut into
+non-overlapping full ``tile`` x ``tile`` tiles (remainders ignored), and for
+every class present in a tile its centre of mass (truncated to int) is
+recorded. They are computed once and cached as JSON.
+"""
+
+import hashlib
+import json
+import os
+import os.path as osp
+
+import numpy as np
+from mmengine.utils import track_progress
+from mmseg.datasets.transforms import RandomCrop
+from mmseg.registry import DATASETS, TRANSFORMS
+from PIL import Image
+from scipy import ndimage
+from torch.utils.data import Dataset
+
+
+def label_centroids(label, num_classes, tile, ignore_index=255):
+    """``{class: [(x, y), ...]}`` for one label map (official tiling)."""
+    h, w = label.shape
+    out = {}
+    for ty in range(h // tile):
+        for tx in range(w // tile):
+            block = label[
+                ty * tile : (ty + 1) * tile, tx * tile : (tx + 1) * tile
+            ]
+            for cls in np.unique(block):
+                cls = int(cls)
+                if cls == ignore_index or cls >= num_classes:
+                    continue
+                cy, cx = ndimage.center_of_mass(block == cls)
+                out.setdefault(cls, []).append(
+                    (int(cx) + tx * tile, int(cy) + ty * tile)
+                )
+    return out
+
+
+def _read_label(path):
+    with Image.open(path) as img:
+        return np.asarray(img)
+
+
+def _centroids_of(args):
+    index, path, num_classes, tile, ignore_index = args
+    found = label_centroids(_read_label(path), num_classes, tile, ignore_index)
+    return index, found
+
+
+@DATASETS.register_module()
+class ClassUniformDataset(Dataset):
+    """Mix class-centred samples into any segmentation dataset.
+
+    Args:
+        dataset (dict | BaseDataset): the wrapped dataset (its pipeline is
+            used; put ``SFCentroidCrop`` instead of ``RandomCrop`` in it).
+        uniform_ratio (float): share of class-centred samples (0.5).
+        tile (int): centroid tile size (official: 1024).
+        cache_dir (str): where the centroid JSON is cached (never inside
+            the dataset; default ``~/.cache/sfseg/centroids``).
+        extra_centroids (dict, optional): ``{class: [(label_path,
+            img_path, x, y), ...]}`` appended to the computed ones (coarse
+            boosting).
+        seed (int): base seed of the sampling.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        uniform_ratio=0.5,
+        tile=1024,
+        cache_dir=None,
+        extra_centroids=None,
+        seed=0,
+        lazy_init=False,
+    ):
+        self.dataset = (
+            DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        )
+        if not 0 <= uniform_ratio <= 1:
+            raise ValueError(
+                f'uniform_ratio must be in [0, 1], got {uniform_ratio}'
+            )
+        self.uniform_ratio = uniform_ratio
+        self.tile = tile
+        self.cache_dir = osp.expanduser(cache_dir)
+        self.extra_centroids = extra_centroids or {}
+        self.seed = seed
+        self._metainfo = self.dataset.metainfo
+        self._fully_initialized = False
+        self._rng = None
+        if not lazy_init:
+            self.full_init()
+
+    @property
+    def metainfo(self):
+        return dict(self._metainfo)
+
+    def full_init(self):
+        if self._fully_initialized:
+            return
+        self.dataset.full_init()
+        self.centroids = self._load_or_compute()
+        for cls, items in self.extra_centroids.items():
+            self.centroids.setdefault(int(cls), []).extend(
+                tuple(i) for i in items
+            )
+        self.classes_with_centroids = sorted(
+            c for c, items in self.centroids.items() if items
+        )
+        self._fully_initialized = True
+
+    def _cache_path(self, paths):
+        key = hashlib.sha1(
+            json.dumps([paths, self.tile]).encode()
+        ).hexdigest()[:16]
+        return osp.join(
+            self.cache_dir, f'centroids_tile{self.tile}_{key}.json'
+        )
+
+    def _load_or_compute(self):
+        infos = [
+            self.dataset.get_data_info(i) for i in range(len(self.dataset))
+        ]
+        paths = [info['seg_map_path'] for info in infos]
+        cache = self._cache_path(paths)
+        if osp.isfile(cache):
+            with open(cache) as f:
+                stored = json.load(f)
+            return {
+                int(c): [tuple(v) for v in items]
+                for c, items in stored.items()
+            }
+        num_classes = len(self._metainfo['classes'])
+        ignore = getattr(self.dataset, 'ignore_index', 255)
+        tasks = [
+            (i, p, num_classes, self.tile, ignore) for i, p in enumerate(paths)
+        ]
+        results = (
+            track_progress(_centroids_of, tasks)
+            if len(tasks) > 50
+            else [_centroids_of(t) for t in tasks]
+        )
+        centroids = {}
+        for index, found in results:
+            for cls, points in found.items():
+                centroids.setdefault(cls, []).extend(
+                    (index, x, y) for x, y in points
+                )
+        os.makedirs(osp.dirname(cache), exist_ok=True)
+        with open(cache, 'w') as f:
+            json.dump({str(c): v for c, v in centroids.items()}, f)
+        return centroids
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def _generator(self, idx):
+        # fresh but reproducible draws per call (works in worker processes)
+        return np.random.default_rng(
+            [
+                self.seed,
+                idx,
+                os.getpid(),
+                int.from_bytes(os.urandom(4), 'little'),
+            ]
+        )
+
+    def draw(self, idx, rng):
+        """``(dataset index, centroid or None)`` for sample ``idx``."""
+        if self.classes_with_centroids and rng.random() < self.uniform_ratio:
+            cls = self.classes_with_centroids[
+                rng.integers(len(self.classes_with_centroids))
+            ]
+            index, x, y = self.centroids[cls][
+                rng.integers(len(self.centroids[cls]))
+            ]
+            return int(index), (int(x), int(y)), cls
+        return int(rng.integers(len(self.dataset))), None, None
+
+    def __getitem__(self, idx):
+        if not self._fully_initialized:
+            self.full_init()
+        index, centroid, cls = self.draw(idx, self._generator(idx))
+        info = self.dataset.get_data_info(index)
+        info['centroid'] = centroid
+        info['centroid_class'] = cls
+        return self.dataset.pipeline(info)
+
+    def get_data_info(self, idx):
+        return self.dataset.get_data_info(idx)
+
+
+@TRANSFORMS.register_module()
+class SFCentroidCrop(RandomCrop):
+    """``RandomCrop`` that keeps ``results['centroid']`` inside the crop.
+
+    The centroid (x, y) is given in original image pixels; it is rescaled
+    by ``results['scale_factor']`` from an earlier resize. The window
+    origin is drawn uniformly among positions containing it and clipped to
+    the image, as the official RandomSizeAndCrop does. Without a centroid
+    this is mmseg's ``RandomCrop``.
+    """
+
+    def crop_bbox(self, results):
+        centroid = results.get('centroid')
+        if centroid is None:
+            return super().crop_bbox(results)
+        img = results['img']
+        h, w = img.shape[:2]
+        sx, sy = results.get('scale_factor', (1.0, 1.0))
+        cx = min(int(centroid[0] * sx), w - 1)
+        cy = min(int(centroid[1] * sy), h - 1)
+        ch, cw = min(self.crop_size[0], h), min(self.crop_size[1], w)
+        rng = np.random
+        x1 = rng.randint(max(cx - cw + 1, 0), min(cx, w - cw) + 1)
+        y1 = rng.randint(max(cy - ch + 1, 0), min(cy, h - ch) + 1)
+        return y1, y1 + ch, x1, x1 + cw

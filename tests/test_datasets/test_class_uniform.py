@@ -1,0 +1,87 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sfseg.datasets.class_uniform import (
+    ClassUniformDataset,
+    label_centroids,
+)
+
+RARE = 18  # bicycle
+
+
+def test_centroids_follow_official_tiling():
+    label = np.full((5, 9), 255, np.uint8)
+    label[0:2, 0:2] = 3  # tile (0, 0)
+    label[3, 5] = 7  # tile (1, 0) at x 5 -> offset 4 + 1
+    label[4, 8] = 9  # outside any full 4x4 tile: ignored
+    found = label_centroids(label, 19, tile=4)
+    assert found == {3: [(0, 0)], 7: [(5, 3)]}
+
+
+@pytest.fixture(scope='module')
+def rare_class_root(tmp_path_factory):
+    """100 images; class 18 is a 4x4 blob in only 2 of them (<1% px)."""
+    root = tmp_path_factory.mktemp('rare')
+    rng = np.random.default_rng(0)
+    for i in range(100):
+        label = np.zeros((64, 128), np.uint8)  # road
+        label[:24] = 10  # sky
+        label[16:40, 10:40] = 2  # building
+        label[20:44, 80:110] = 8  # vegetation
+        if i in (13, 71):
+            y, x = rng.integers(0, 60), rng.integers(0, 124)
+            label[y : y + 4, x : x + 4] = RARE
+        img = np.stack([label * 10] * 3, -1).astype(np.uint8)
+        for kind, arr, name in (
+            ('img', img, f'{i:03d}.png'),
+            ('ann', label, f'{i:03d}.png'),
+        ):
+            os.makedirs(root / kind, exist_ok=True)
+            Image.fromarray(arr).save(root / kind / name)
+    return str(root)
+
+
+def build(root, ratio, cache):
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='SFCentroidCrop', crop_size=(32, 32)),
+        dict(type='PackSegInputs'),
+    ]
+    dataset = dict(
+        type='CityscapesDataset',
+        data_root=root,
+        data_prefix=dict(img_path='img', seg_map_path='ann'),
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        pipeline=pipeline,
+    )
+    return ClassUniformDataset(
+        dataset, uniform_ratio=ratio, tile=64, cache_dir=cache, seed=1
+    )
+
+
+def rare_fraction(dataset, draws=600):
+    hits = 0
+    for i in range(draws):
+        seg = dataset[i % len(dataset)]['data_samples'].gt_sem_seg.data
+        assert seg.shape == (1, 32, 32)
+        hits += bool((seg == RARE).any())
+    return hits / draws
+
+
+def test_rare_class_crops_rise_at_least_5x(rare_class_root, tmp_path):
+    cache = str(tmp_path / 'cache')
+    natural = rare_fraction(build(rare_class_root, 0.0, cache))
+    uniform_ds = build(rare_class_root, 0.5, cache)
+    assert RARE in uniform_ds.classes_with_centroids
+    assert len(os.listdir(cache)) == 1  # centroids cached once
+    uniform = rare_fraction(uniform_ds)
+    print(
+        f'rare-class crops: natural {natural:.3%}, class-uniform {uniform:.3%}'
+    )
+    assert uniform >= 5 * max(natural, 1 / 600)
+    assert uniform > 0.05
