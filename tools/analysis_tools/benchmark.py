@@ -130,14 +130,22 @@ def quoted_miou(config_path):
     return '-'
 
 
-def matmul_peak(size=4096, repeats=3):
+def synchronize(device):
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(size=4096, repeats=3, device='cpu'):
     """Best fp32 GFLOP/s of a size^3 matmul."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
     torch.mm(a, b)
+    synchronize(device)
     best = float('inf')
     for _ in range(repeats):
         start = time.perf_counter()
         torch.mm(a, b)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
 
@@ -203,7 +211,7 @@ def make_runners(name, model, variant, x, tmpdir, threads):
             )
 
         def run_bf16():
-            with torch.autocast('cpu', dtype=torch.bfloat16):
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
                 return fast(xcl, None, mode='tensor').float()
 
         return Runner(name, variant, run_bf16)
@@ -213,21 +221,26 @@ def make_runners(name, model, variant, x, tmpdir, threads):
 
         path = osp.join(tmpdir, f'{name}.onnx')
         folded = prepare_for_inference(copy.deepcopy(model))
-        export(folded, path, tuple(x.shape[2:]), dynamic=False)
+        export(folded.cpu(), path, tuple(x.shape[2:]), dynamic=False)
         if variant == 'int8':
             calib = calibration_inputs(folded, None, tuple(x.shape[2:]), 4)
             path = quantize(path, path[:-5] + '.int8.onnx', 'static', calib)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
-        session = ort.InferenceSession(
-            path, opts, providers=['CPUExecutionProvider']
-        )
-        feed = {'input': x.numpy()}
+        providers = ['CPUExecutionProvider']
+        if x.device.type == 'cuda':
+            if 'CUDAExecutionProvider' not in ort.get_available_providers():
+                raise RuntimeError(
+                    'onnxruntime has no CUDA provider; install onnxruntime-gpu'
+                )
+            providers.insert(0, 'CUDAExecutionProvider')
+        session = ort.InferenceSession(path, opts, providers=providers)
+        feed = {'input': x.cpu().numpy()}
         return Runner(
             name,
             variant,
-            lambda: torch.from_numpy(session.run(None, feed)[0]),
+            lambda: torch.from_numpy(session.run(None, feed)[0]).to(x.device),
         )
     raise ValueError(f'unknown variant {variant!r}')
 
@@ -240,6 +253,7 @@ def official_runner(root, family, sfseg_model, x):
     official = randomise(build_official(root, family)).eval()
     state, _ = converter.convert_state_dict(official.state_dict(), family)
     sfseg_model.load_state_dict(state, strict=True)
+    official.to(x.device)
     return official, Runner(
         f'official {family}', 'official', lambda: official_logits(official, x)
     )
@@ -258,20 +272,22 @@ def benchmark(args):
     torch.set_num_threads(args.threads)
     shape = tuple(args.shape)
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 3, *shape, generator=gen)
+    device = torch.device(args.device)
+    x = torch.randn(1, 3, *shape, generator=gen).to(device)
     entries = [
         (osp.splitext(osp.basename(p))[0], resolve_config(p))
         for p in (args.configs or sfseg_cityscapes_configs())
     ]
     if args.peers:
         entries += [(n, mmseg_config(rel)) for n, rel in PEERS.items()]
-    peak_start = matmul_peak()
+    peak_start = matmul_peak(device=device)
     rows, runners = {}, []
     tmp = tempfile.TemporaryDirectory()
     for name, path in entries:
         model, cfg = build(path)
         model.eval()
         gflops, params = count_flops(cfg, shape)
+        model.to(device)
         rows[name] = dict(
             name=name,
             params=params,
@@ -296,10 +312,18 @@ def benchmark(args):
     with torch.no_grad():
         refs = {}
         for runner in runners:
-            base = current_rss_mb()
-            tracked = reset_peak_rss()
-            out = runner().float()
-            runner.peak_mb = peak_rss_mb() - base if tracked else None
+            if device.type == 'cuda':
+                torch.cuda.reset_peak_memory_stats(device)
+                base = torch.cuda.memory_allocated(device)
+                out = runner().float()
+                runner.peak_mb = (
+                    torch.cuda.max_memory_allocated(device) - base
+                ) / 2**20
+            else:
+                base = current_rss_mb()
+                tracked = reset_peak_rss()
+                out = runner().float()
+                runner.peak_mb = peak_rss_mb() - base if tracked else None
             refs.setdefault(runner.row, out)
             ref = refs[runner.row]
             if out.shape != ref.shape:
@@ -314,10 +338,12 @@ def benchmark(args):
                 runner()
         for _ in range(args.rounds):
             for runner in runners:
+                synchronize(device)
                 start = time.perf_counter()
                 runner()
+                synchronize(device)
                 runner.times.append(time.perf_counter() - start)
-    peak = max(peak_start, matmul_peak())
+    peak = max(peak_start, matmul_peak(device=device))
     tmp.cleanup()
     for runner in runners:
         row = rows[runner.row]
@@ -334,6 +360,7 @@ def benchmark(args):
         )
     return dict(
         shape=shape,
+        device=str(device),
         threads=args.threads,
         rounds=args.rounds,
         matmul_gflops=peak,
@@ -426,6 +453,11 @@ def parse_args(argv=None):
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help="'cpu' or 'cuda[:N]' (GPU path untested here)",
+    )
     parser.add_argument(
         '--official-root', help='local lxtGH/SFSegNets clone to compare with'
     )
