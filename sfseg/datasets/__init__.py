@@ -1,7 +1,15 @@
+from .camvid import CamVidDataset
+from .checks import (
+    CheckedSegDatasetMixin,
+    DatasetInputError,
+    check_data_list,
+    check_layout,
+)
 from .class_uniform import ClassUniformDataset, SFCentroidCrop
 from .idd import IDDDataset
 from .label_convert import (
     LabelConversionError,
+    collect_nested_pairs,
     convert_dataset,
     convert_labels,
     converter_main,
@@ -9,6 +17,9 @@ from .label_convert import (
     prepare_output,
 )
 from .label_maps import (
+    CITYSCAPES_NUM_IDS,
+    IDD_BACKGROUND_ID,
+    IDD_NAMES,
     IDD_NUM_IDS,
     IDD_TO_TRAIN,
     MAPILLARY_NUM_IDS,
@@ -17,20 +28,39 @@ from .label_maps import (
     make_lut,
 )
 from .mapillary19 import Mapillary19Dataset
+from .transforms import (
+    SFCenterCropPad,
+    SFRandomRescale,
+    SFResizeHeight,
+    SFScoreAtInputSize,
+)
 from .uds import UDSDataset
 
 __all__ = [
+    'CamVidDataset',
+    'CheckedSegDatasetMixin',
     'ClassUniformDataset',
-    'SFCentroidCrop',
+    'DatasetInputError',
     'IDDDataset',
     'Mapillary19Dataset',
+    'SFCenterCropPad',
+    'SFCentroidCrop',
+    'SFRandomRescale',
+    'SFResizeHeight',
+    'SFScoreAtInputSize',
     'UDSDataset',
+    'CITYSCAPES_NUM_IDS',
+    'IDD_BACKGROUND_ID',
+    'IDD_NAMES',
     'IDD_NUM_IDS',
     'IDD_TO_TRAIN',
     'LabelConversionError',
     'MAPILLARY_NUM_IDS',
     'MAPILLARY_TO_TRAIN',
+    'check_data_list',
+    'check_layout',
     'cityscapes_label_to_train',
+    'collect_nested_pairs',
     'convert_dataset',
     'convert_labels',
     'converter_main',

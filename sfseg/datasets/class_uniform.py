@@ -10,7 +10,9 @@ then places the crop so that the (rescaled) centroid lies inside it.
 Centroids follow the official extraction: labels are cut into
 non-overlapping full ``tile`` x ``tile`` tiles (remainders ignored), and for
 every class present in a tile its centre of mass (truncated to int) is
-recorded. They are computed once and cached as JSON.
+recorded. They are computed once and cached as JSON. Coarse boosting
+(official ``--coarse_boost_classes``) appends the centroids of a second,
+coarsely labelled set for a few rare classes.
 """
 
 import hashlib
@@ -67,11 +69,18 @@ class ClassUniformDataset(Dataset):
             used; put ``SFCentroidCrop`` instead of ``RandomCrop`` in it).
         uniform_ratio (float): share of class-centred samples (0.5).
         tile (int): centroid tile size (official: 1024).
-        cache_dir (str): where the centroid JSON is cached (never inside
-            the dataset; default ``~/.cache/sfseg/centroids``).
-        extra_centroids (dict, optional): ``{class: [(label_path,
-            img_path, x, y), ...]}`` appended to the computed ones (coarse
-            boosting).
+        cache_dir (str, optional): where centroid JSONs are cached (never
+            inside the dataset; default ``~/.cache/sfseg/centroids``).
+        boost_dataset (dict | BaseDataset, optional): coarse boosting
+            (official ``--coarse_boost_classes``): a second labelled set,
+            e.g. Cityscapes ``train_extra`` with coarse labels, whose
+            centroids of ``boost_classes`` are appended to the main ones.
+            A class-centred sample that draws such a centroid loads that
+            image and its (coarse) label through the main pipeline; boost
+            images never enter the random share.
+        boost_classes (Sequence[int]): classes boosted (official: truck,
+            bus, train, wall, rider, motorcycle, fence = 14, 15, 16, 3, 12,
+            17, 4).
         seed (int): base seed of the sampling.
     """
 
@@ -81,25 +90,36 @@ class ClassUniformDataset(Dataset):
         uniform_ratio=0.5,
         tile=1024,
         cache_dir=None,
-        extra_centroids=None,
+        boost_dataset=None,
+        boost_classes=(),
         seed=0,
         lazy_init=False,
     ):
-        self.dataset = (
-            DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
+        self.dataset = _build(dataset)
+        self.boost_dataset = (
+            None if boost_dataset is None else _build(boost_dataset)
         )
         if not 0 <= uniform_ratio <= 1:
             raise ValueError(
                 f'uniform_ratio must be in [0, 1], got {uniform_ratio}'
             )
+        if boost_classes and self.boost_dataset is None:
+            raise ValueError('boost_classes given without a boost_dataset')
         self.uniform_ratio = uniform_ratio
         self.tile = tile
-        self.cache_dir = osp.expanduser(cache_dir)
-        self.extra_centroids = extra_centroids or {}
+        self.cache_dir = osp.expanduser(
+            cache_dir or osp.join('~', '.cache', 'sfseg', 'centroids')
+        )
+        self.boost_classes = [int(c) for c in boost_classes]
         self.seed = seed
         self._metainfo = self.dataset.metainfo
+        num_classes = len(self._metainfo['classes'])
+        bad = [c for c in self.boost_classes if not 0 <= c < num_classes]
+        if bad:
+            raise ValueError(
+                f'boost_classes {bad} outside 0..{num_classes - 1}'
+            )
         self._fully_initialized = False
-        self._rng = None
         if not lazy_init:
             self.full_init()
 
@@ -110,12 +130,18 @@ class ClassUniformDataset(Dataset):
     def full_init(self):
         if self._fully_initialized:
             return
-        self.dataset.full_init()
-        self.centroids = self._load_or_compute()
-        for cls, items in self.extra_centroids.items():
-            self.centroids.setdefault(int(cls), []).extend(
-                tuple(i) for i in items
-            )
+        # centroid entries: (dataset 0 main / 1 boost, index, x, y)
+        self.centroids = {
+            cls: [(0, *item) for item in items]
+            for cls, items in self._centroids_of(self.dataset).items()
+        }
+        self.num_boost_centroids = 0
+        if self.boost_dataset is not None:
+            boosted = self._centroids_of(self.boost_dataset)
+            for cls in self.boost_classes:
+                items = [(1, *item) for item in boosted.get(cls, [])]
+                self.centroids.setdefault(cls, []).extend(items)
+                self.num_boost_centroids += len(items)
         self.classes_with_centroids = sorted(
             c for c, items in self.centroids.items() if items
         )
@@ -129,11 +155,13 @@ class ClassUniformDataset(Dataset):
             self.cache_dir, f'centroids_tile{self.tile}_{key}.json'
         )
 
-    def _load_or_compute(self):
-        infos = [
-            self.dataset.get_data_info(i) for i in range(len(self.dataset))
+    def _centroids_of(self, dataset):
+        """``{class: [(index, x, y), ...]}`` for ``dataset`` (cached)."""
+        dataset.full_init()
+        paths = [
+            dataset.get_data_info(i)['seg_map_path']
+            for i in range(len(dataset))
         ]
-        paths = [info['seg_map_path'] for info in infos]
         cache = self._cache_path(paths)
         if osp.isfile(cache):
             with open(cache) as f:
@@ -143,7 +171,7 @@ class ClassUniformDataset(Dataset):
                 for c, items in stored.items()
             }
         num_classes = len(self._metainfo['classes'])
-        ignore = getattr(self.dataset, 'ignore_index', 255)
+        ignore = getattr(dataset, 'ignore_index', 255)
         tasks = [
             (i, p, num_classes, self.tile, ignore) for i, p in enumerate(paths)
         ]
@@ -178,28 +206,46 @@ class ClassUniformDataset(Dataset):
         )
 
     def draw(self, idx, rng):
-        """``(dataset index, centroid or None)`` for sample ``idx``."""
+        """``(dataset, index, centroid or None, class or None)``."""
         if self.classes_with_centroids and rng.random() < self.uniform_ratio:
             cls = self.classes_with_centroids[
                 rng.integers(len(self.classes_with_centroids))
             ]
-            index, x, y = self.centroids[cls][
+            which, index, x, y = self.centroids[cls][
                 rng.integers(len(self.centroids[cls]))
             ]
-            return int(index), (int(x), int(y)), cls
-        return int(rng.integers(len(self.dataset))), None, None
+            source = self.boost_dataset if which else self.dataset
+            return source, int(index), (int(x), int(y)), cls
+        index = int(rng.integers(len(self.dataset)))
+        return self.dataset, index, None, None
 
     def __getitem__(self, idx):
         if not self._fully_initialized:
             self.full_init()
-        index, centroid, cls = self.draw(idx, self._generator(idx))
-        info = self.dataset.get_data_info(index)
+        source, index, centroid, cls = self.draw(idx, self._generator(idx))
+        info = source.get_data_info(index)
         info['centroid'] = centroid
         info['centroid_class'] = cls
-        return self.dataset.pipeline(info)
+        return self._pipeline_of(index if source is self.dataset else None)(
+            info
+        )
+
+    def _pipeline_of(self, index):
+        """The main pipeline; for a ``ConcatDataset`` (e.g. UDS) that of
+        the part holding ``index`` (boost samples use the first part's)."""
+        if hasattr(self.dataset, 'pipeline'):
+            return self.dataset.pipeline
+        part = (
+            0 if index is None else self.dataset._get_ori_dataset_idx(index)[0]
+        )
+        return self.dataset.datasets[part].pipeline
 
     def get_data_info(self, idx):
         return self.dataset.get_data_info(idx)
+
+
+def _build(dataset):
+    return DATASETS.build(dataset) if isinstance(dataset, dict) else dataset
 
 
 @TRANSFORMS.register_module()

@@ -19,17 +19,26 @@ class LabelConversionError(Exception):
     """Input that cannot be converted; the message names the paths."""
 
 
+def _read_ids(label_path, polygons):
+    """``(ids, unknown label names)`` from a label PNG or polygon JSON."""
+    if label_path.endswith('.json'):
+        from .polygons import rasterize_polygons
+
+        return rasterize_polygons(label_path, *polygons)
+    with Image.open(label_path) as img:
+        if img.mode not in ('L', 'P', 'I', 'I;16'):
+            raise ValueError(
+                f'unexpected PNG mode {img.mode} (expected a single-channel '
+                'map)'
+            )
+        return np.asarray(img), Counter()
+
+
 def _convert_one(task):
-    """Worker: ``(label, image, out, lut, known)`` -> result dict."""
-    label_path, image_path, out_path, lut, known = task
+    """Worker: ``(label, image, out, lut, known, polygons)`` -> result."""
+    label_path, image_path, out_path, lut, known, polygons = task
     try:
-        with Image.open(label_path) as img:
-            if img.mode not in ('L', 'P', 'I', 'I;16'):
-                return dict(
-                    error=f'{label_path}: unexpected PNG mode '
-                    f'{img.mode} (expected a single-channel map)'
-                )
-            ids = np.asarray(img)
+        ids, unknown_names = _read_ids(label_path, polygons)
         if image_path is not None:
             with Image.open(image_path) as img:
                 size = img.size[::-1]
@@ -39,7 +48,7 @@ def _convert_one(task):
                     f'{ids.shape[0]} but its image {image_path} is '
                     f'{size[1]}x{size[0]}'
                 )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, KeyError, TypeError) as err:
         return dict(error=f'{label_path}: unreadable ({err})')
     if ids.max(initial=0) > 255:
         return dict(error=f'{label_path}: ids above 255')
@@ -48,19 +57,30 @@ def _convert_one(task):
     unknown = {
         int(i): int(counts[i]) for i in np.nonzero(counts)[0] if not known[i]
     }
+    if unknown_names:  # drawn as 255 already; not an unknown id
+        unknown.pop(255, None)
     os.makedirs(osp.dirname(out_path), exist_ok=True)
     Image.fromarray(lut[ids]).save(out_path)
-    return dict(unknown=unknown)
+    return dict(unknown=unknown, unknown_names=dict(unknown_names))
 
 
 def convert_labels(
-    pairs, lut, known, nproc=1, skip_bad=False, show_progress=True
+    pairs,
+    lut,
+    known,
+    nproc=1,
+    skip_bad=False,
+    show_progress=True,
+    polygons=None,
 ):
     """Convert ``pairs`` of ``(label, image, out)`` paths.
 
     ``label`` None means the image has no label: reported as missing (an
-    error unless ``skip_bad``). Returns a report dict with ``converted``,
-    ``unknown_ids`` (id -> pixels), ``missing`` and ``bad`` lists.
+    error unless ``skip_bad``). Labels ending in ``.json`` are polygon
+    annotations drawn with ``polygons = (name_to_id, background_id)``.
+    Returns a report dict with ``converted``, ``unknown_ids`` (id ->
+    pixels), ``unknown_labels`` (polygon label name -> objects),
+    ``missing`` and ``bad`` lists.
     """
     missing = [image for label, image, _ in pairs if label is None]
     if missing and not skip_bad:
@@ -70,7 +90,7 @@ def convert_labels(
             'pass --skip-bad to convert the rest and report them'
         )
     tasks = [
-        (label, image, out, lut, known)
+        (label, image, out, lut, known, polygons)
         for label, image, out in pairs
         if label is not None
     ]
@@ -86,12 +106,13 @@ def convert_labels(
         results = track_progress(_convert_one, tasks)
     else:
         results = [_convert_one(t) for t in tasks]
-    unknown, bad = Counter(), []
+    unknown, unknown_names, bad = Counter(), Counter(), []
     for result in results:
         if 'error' in result:
             bad.append(result['error'])
         else:
             unknown.update(result['unknown'])
+            unknown_names.update(result['unknown_names'])
     if bad and not skip_bad:
         shown = '\n  '.join(bad[:10])
         raise LabelConversionError(
@@ -101,6 +122,7 @@ def convert_labels(
     return dict(
         converted=len(results) - len(bad),
         unknown_ids=dict(sorted(unknown.items())),
+        unknown_labels=dict(sorted(unknown_names.items())),
         missing=missing,
         bad=bad,
     )
@@ -137,6 +159,12 @@ def format_report(report, names=None):
         lines.append(f'unknown ids (written as 255): {items}')
     else:
         lines.append('unknown ids: none')
+    if report.get('unknown_labels'):
+        items = ', '.join(
+            f'{name!r}: {n} objects'
+            for name, n in report['unknown_labels'].items()
+        )
+        lines.append(f'unknown polygon labels (drawn as 255): {items}')
     lines.append(f'missing label files: {len(report["missing"])}')
     lines += [f'  {p}' for p in report['missing'][:20]]
     lines.append(f'bad label files: {len(report["bad"])}')
@@ -155,6 +183,7 @@ def convert_dataset(
     force=False,
     skip_bad=False,
     show_progress=True,
+    polygons=None,
 ):
     """Collect ``(label, image, out)`` pairs, then convert them."""
     from .label_maps import make_lut
@@ -162,11 +191,77 @@ def convert_dataset(
     pairs = collect_pairs(root, out_root, splits)
     prepare_output(out_root, root, force)
     lut, known = make_lut(table, num_ids)
-    return convert_labels(pairs, lut, known, nproc, skip_bad, show_progress)
+    return convert_labels(
+        pairs, lut, known, nproc, skip_bad, show_progress, polygons
+    )
 
 
-def converter_main(description, convert, default_splits, argv=None):
-    """Command line shared by the label converters."""
+def collect_nested_pairs(
+    root,
+    out_root,
+    splits,
+    *,
+    dataset,
+    img_dir,
+    img_suffix,
+    label_dir,
+    label_suffixes,
+    out_suffix,
+    out_dir=None,
+):
+    """``(label, image, out)`` for a Cityscapes-style nested layout.
+
+    Images ``root/<img_dir>/<split>/<group>/<stem><img_suffix>``, labels
+    ``root/<label_dir>/<split>/<group>/<stem><suffix>`` with the first of
+    ``label_suffixes`` that exists (None if none does), outputs
+    ``out_root/<out_dir or label_dir>/<split>/<group>/<stem><out_suffix>``.
+    """
+    if not osp.isdir(root):
+        raise LabelConversionError(f'{dataset} root not found: {root}')
+    pairs = []
+    for split in splits:
+        split_dir = osp.join(root, img_dir, split)
+        if not osp.isdir(split_dir):
+            raise LabelConversionError(
+                f'wrong layout: {split_dir} not found (expected '
+                f'<root>/{img_dir}/{split}/<group>/*{img_suffix})'
+            )
+        for group in sorted(os.listdir(split_dir)):
+            group_dir = osp.join(split_dir, group)
+            if not osp.isdir(group_dir):
+                continue
+            for name in sorted(os.listdir(group_dir)):
+                if not name.endswith(img_suffix):
+                    continue
+                stem = name[: -len(img_suffix)]
+                base = osp.join(root, label_dir, split, group, stem)
+                label = next(
+                    (
+                        base + suffix
+                        for suffix in label_suffixes
+                        if osp.isfile(base + suffix)
+                    ),
+                    None,
+                )
+                out = osp.join(
+                    out_root,
+                    out_dir or label_dir,
+                    split,
+                    group,
+                    stem + out_suffix,
+                )
+                pairs.append((label, osp.join(group_dir, name), out))
+    return pairs
+
+
+def converter_main(
+    description, convert, default_splits, argv=None, add_arguments=None
+):
+    """Command line shared by the label converters.
+
+    ``add_arguments(parser)`` may add converter-specific options and
+    return their ``dest`` names; they are passed to ``convert`` by name.
+    """
     import argparse
     import sys
 
@@ -185,6 +280,7 @@ def converter_main(description, convert, default_splits, argv=None):
         action='store_true',
         help='skip and report missing / bad label files',
     )
+    extra = add_arguments(parser) if add_arguments else ()
     args = parser.parse_args(argv)
     try:
         report = convert(
@@ -194,6 +290,7 @@ def converter_main(description, convert, default_splits, argv=None):
             args.nproc,
             args.force,
             args.skip_bad,
+            **{name: getattr(args, name) for name in extra},
         )
     except LabelConversionError as err:
         sys.exit(f'error: {err}')

@@ -66,6 +66,19 @@ IDD_TO_TRAIN = {
     33: 10,  # sky
 }
 IDD_NUM_IDS = 40
+# IDD label names by ``id`` (AutoNUE ``anue_labels.py``), used to rasterise
+# the ``*_gtFine_polygons.json`` annotations; unlabelled pixels get id 35.
+IDD_NAMES = (
+    'road', 'parking', 'drivable fallback', 'sidewalk', 'rail track',
+    'non-drivable fallback', 'person', 'animal', 'rider', 'motorcycle',
+    'bicycle', 'autorickshaw', 'car', 'truck', 'bus', 'caravan', 'trailer',
+    'train', 'vehicle fallback', 'curb', 'wall', 'fence', 'guard rail',
+    'billboard', 'traffic sign', 'traffic light', 'pole', 'polegroup',
+    'obs-str-bar-fallback', 'building', 'bridge', 'tunnel', 'vegetation',
+    'sky', 'fallback background', 'unlabeled', 'ego vehicle',
+    'rectification border', 'out of roi', 'license plate',
+)  # fmt: skip
+IDD_BACKGROUND_ID = IDD_NAMES.index('unlabeled')
 
 
 def cityscapes_label_to_train():

@@ -3,6 +3,8 @@
 from mmengine.dataset import ConcatDataset
 from mmseg.registry import DATASETS
 
+from .checks import CheckedSegDatasetMixin, check_data_list, check_layout
+
 SOURCES = ('bdd', 'mapillary', 'idd', 'cityscapes')
 
 
@@ -21,11 +23,24 @@ class UDSDataset(ConcatDataset):
         sources (dict): source name -> dataset config; any subset of
             ``bdd``, ``mapillary``, ``idd``, ``cityscapes``, plus custom
             names (appended after the official four).
+        on_bad (str): ``'raise'`` (default) stops on a missing folder or a
+            missing / broken label file, naming it; ``'skip'`` drops bad
+            samples and logs them (missing folders always raise).
+        check_files (bool): also read every image/label header (sizes,
+            readability) when loading the lists.
     """
 
-    def __init__(self, sources, lazy_init=False, ignore_keys=None):
+    def __init__(
+        self,
+        sources,
+        on_bad='raise',
+        check_files=False,
+        lazy_init=False,
+        ignore_keys=None,
+    ):
         if not sources:
             raise ValueError('UDSDataset needs at least one source')
+        self.on_bad, self.check_files = on_bad, check_files
         order = [s for s in SOURCES if s in sources]
         order += [s for s in sources if s not in SOURCES]
         datasets = []
@@ -33,6 +48,9 @@ class UDSDataset(ConcatDataset):
             cfg = dict(sources[name])
             cfg['serialize_data'] = False  # the tag is added per sample
             cfg['lazy_init'] = True
+            if issubclass(_dataset_class(cfg), CheckedSegDatasetMixin):
+                cfg.setdefault('on_bad', on_bad)
+                cfg.setdefault('check_files', check_files)
             datasets.append(DATASETS.build(cfg))
         self.source_names = order
         super().__init__(
@@ -42,8 +60,20 @@ class UDSDataset(ConcatDataset):
     def full_init(self):
         if self._fully_initialized:
             return
+        self.skipped = {}
         for name, dataset in zip(self.source_names, self.datasets):
-            dataset.full_init()
+            if isinstance(dataset, CheckedSegDatasetMixin):
+                dataset.full_init()  # checks itself
+                self.skipped[name] = dataset.skipped
+            else:  # e.g. mmseg's CityscapesDataset, BDD100KDataset
+                check_layout(dataset)
+                dataset.full_init()
+                dataset.data_list, self.skipped[name] = check_data_list(
+                    dataset.data_list,
+                    f'UDS source {name} ({type(dataset).__name__})',
+                    self.on_bad,
+                    self.check_files,
+                )
             for info in dataset.data_list:
                 info['source'] = name
         super().full_init()
@@ -51,3 +81,12 @@ class UDSDataset(ConcatDataset):
     def source_of(self, idx):
         dataset_idx, _ = self._get_ori_dataset_idx(idx)
         return self.source_names[dataset_idx]
+
+
+def _dataset_class(cfg):
+    cls = cfg['type']
+    if isinstance(cls, str):
+        cls = DATASETS.get(cls)
+        if cls is None:
+            raise KeyError(f'UDSDataset: unknown dataset type {cfg["type"]}')
+    return cls

@@ -85,3 +85,93 @@ def test_rare_class_crops_rise_at_least_5x(rare_class_root, tmp_path):
     )
     assert uniform >= 5 * max(natural, 1 / 600)
     assert uniform > 0.05
+
+
+def test_coarse_boosting_draws_rare_class_from_the_boost_set(tmp_path):
+    """Class 13 (car) is removed from the fine labels and kept in the
+    coarse set: boosting makes it drawable, and such samples load the
+    coarse image and label."""
+    import cityscapes_coarse
+    from driving_fixtures import make_coarse_fixture
+    from toy_driving import generate
+
+    fine = str(tmp_path / 'cityscapes')
+    generate(fine, 4, 1, 0, (64, 128), 0, show_progress=False)
+    # fine labels without class 13 anywhere
+    for dirpath, _, files in os.walk(fine):
+        for name in files:
+            if name.endswith('labelTrainIds.png'):
+                path = os.path.join(dirpath, name)
+                label = np.asarray(Image.open(path)).copy()
+                label[label == 13] = 255
+                Image.fromarray(label).save(path)
+    coarse_src = str(tmp_path / 'coarse_src')
+    truth = make_coarse_fixture(coarse_src, num=3, classes=[0, 2, 13])
+    assert all((ids == 13).any() for ids in truth.values())
+    cityscapes_coarse.convert(
+        coarse_src, str(tmp_path / 'coarse19'), show_progress=False
+    )
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations'),
+        dict(type='SFCentroidCrop', crop_size=(32, 32)),
+        dict(type='PackSegInputs'),
+    ]
+
+    main = dict(
+        type='CityscapesDataset',
+        data_root=fine,
+        data_prefix=dict(
+            img_path='leftImg8bit/train', seg_map_path='gtFine/train'
+        ),
+        pipeline=pipeline,
+    )
+    boost = dict(
+        type='CityscapesDataset',
+        data_prefix=dict(
+            img_path=os.path.join(coarse_src, 'leftImg8bit', 'train_extra'),
+            seg_map_path=str(tmp_path / 'coarse19/gtCoarse/train_extra'),
+        ),
+        seg_map_suffix='_gtCoarse_labelTrainIds.png',
+        pipeline=[],
+    )
+    cache = str(tmp_path / 'cache')
+    plain = ClassUniformDataset(main, tile=32, cache_dir=cache)
+    assert 13 not in plain.classes_with_centroids
+    boosted = ClassUniformDataset(
+        main,
+        tile=32,
+        cache_dir=cache,
+        boost_dataset=boost,
+        boost_classes=[13],
+    )
+    assert 13 in boosted.classes_with_centroids
+    assert boosted.num_boost_centroids == len(boosted.centroids[13]) > 0
+    assert len(boosted) == 4  # boost images never enter the random share
+    rng = np.random.default_rng(0)
+    hits = 0
+    for _ in range(200):
+        source, index, centroid, cls = boosted.draw(0, rng)
+        if cls == 13:
+            assert source is boosted.boost_dataset
+            hits += 1
+    assert hits > 0
+    # a class-13 sample crops around its centroid in the coarse label
+    for i in range(200):
+        out = boosted[i]
+        if (
+            out['data_samples']
+            .metainfo.get('img_path', '')
+            .find('train_extra')
+            >= 0
+            and (out['data_samples'].gt_sem_seg.data == 13).any()
+        ):
+            break
+    else:
+        raise AssertionError('no coarse class-13 crop in 200 samples')
+    with pytest.raises(ValueError, match='without a boost_dataset'):
+        ClassUniformDataset(main, cache_dir=cache, boost_classes=[13])
+    with pytest.raises(ValueError, match=r'boost_classes \[19\] outside'):
+        ClassUniformDataset(
+            main, cache_dir=cache, boost_dataset=boost, boost_classes=[19]
+        )

@@ -243,3 +243,166 @@ def test_conversion_benchmark_script_runs(tmp_path, capsys):
     )
     assert same and speedup > 0
     assert 'identical outputs: True' in capsys.readouterr().out
+
+
+# Cityscapes labelId 0..33 -> trainId (brief Appendix A.3, written out
+# independently of cityscapesscripts).
+CITYSCAPES_EXPECTED = [
+    X, X, X, X, X, X, X, 0, 1, X, X, 2, 3, 4, X, X, X, 5, X, 6, 7, 8, 9, 10,
+    11, 12, 13, 14, 15, X, X, 16, 17, 18,
+]  # fmt: skip
+
+
+def square_polygon(index, side=4, per_row=10):
+    x0, y0 = (index % per_row) * side, (index // per_row) * side
+    return [[x0, y0], [x0 + side - 1, y0], [x0 + side - 1, y0 + side - 1],
+            [x0, y0 + side - 1]]  # fmt: skip
+
+
+def write_polygons(path, names, shape=(24, 48), extra=()):
+    """One 4x4 square per name (row-major), then ``extra`` objects."""
+    import json
+
+    objects = [
+        dict(label=name, polygon=square_polygon(i))
+        for i, name in enumerate(names)
+    ]
+    objects += list(extra)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(
+            dict(imgHeight=shape[0], imgWidth=shape[1], objects=objects), f
+        )
+
+
+def square_value(label, index):
+    x0, y0 = square_polygon(index)[0]
+    block = label[y0 : y0 + 4, x0 : x0 + 4]
+    assert (block == block[0, 0]).all()
+    return int(block[0, 0])
+
+
+def test_idd_polygon_json_every_id(tmp_path):
+    from sfseg.datasets import IDD_NAMES
+
+    root = tmp_path / 'IDD'
+    img = root / 'leftImg8bit' / 'train' / '0' / '000005_leftImg8bit.png'
+    write_img(str(img), (24, 48))
+    ann = root / 'gtFine' / 'train' / '0' / '000005_gtFine_polygons.json'
+    # the official names of ids 0..39 in order, then: a 'group' suffix
+    # (falls back to 'car'), an unknown name, a deleted object on top of
+    # the road square (must be skipped)
+    names = [
+        'road', 'parking', 'drivable fallback', 'sidewalk', 'rail track',
+        'non-drivable fallback', 'person', 'animal', 'rider', 'motorcycle',
+        'bicycle', 'autorickshaw', 'car', 'truck', 'bus', 'caravan',
+        'trailer', 'train', 'vehicle fallback', 'curb', 'wall', 'fence',
+        'guard rail', 'billboard', 'traffic sign', 'traffic light', 'pole',
+        'polegroup', 'obs-str-bar-fallback', 'building', 'bridge', 'tunnel',
+        'vegetation', 'sky', 'fallback background', 'unlabeled',
+        'ego vehicle', 'rectification border', 'out of roi', 'license plate',
+        'cargroup', 'spaceship',
+    ]  # fmt: skip
+    assert tuple(names[:40]) == IDD_NAMES
+    deleted = dict(label='sky', polygon=square_polygon(0), deleted=1)
+    write_polygons(str(ann), names, extra=[deleted])
+    before = tree_hash(str(root))
+    out = str(tmp_path / 'out')
+    report = idd.convert(
+        str(root), out, splits=['train'], nproc=1, show_progress=False
+    )
+    assert report['converted'] == 1
+    assert report['unknown_labels'] == {'spaceship': 1}
+    assert report['unknown_ids'] == {}
+    got = np.asarray(
+        Image.open(
+            osp.join(
+                out, 'gtFine', 'train', '0', '000005_gtFine_labelTrainIds.png'
+            )
+        )
+    )
+    assert [square_value(got, i) for i in range(40)] == IDD_EXPECTED
+    assert square_value(got, 40) == 13  # cargroup -> car -> 13
+    assert square_value(got, 41) == 255  # unknown name
+    assert got[-1, -1] == 255  # background: 'unlabeled'
+    assert tree_hash(str(root)) == before
+
+
+def test_idd_source_choice_and_bad_json(idd_root, tmp_path):
+    ann = osp.join(
+        idd_root, 'gtFine', 'train', '201', '000123_gtFine_polygons.json'
+    )
+    write_polygons(ann, ['sky'] * 3, shape=(8, 12))
+    out = str(tmp_path / 'a')
+    label = osp.join(out, 'gtFine', 'train', '201')
+    idd.convert(idd_root, out, source='auto', show_progress=False)
+    auto = np.asarray(
+        Image.open(osp.join(label, '000123_gtFine_labelTrainIds.png'))
+    )
+    assert list(auto.flat[:40]) == IDD_EXPECTED  # the PNG was used
+    # --source json: only 000123 has a JSON, the other images are missing
+    report = idd.main(
+        [idd_root, str(tmp_path / 'b'), '--source', 'json', '--skip-bad']
+    )
+    assert report['converted'] == 1 and len(report['missing']) == 2
+    got = np.asarray(
+        Image.open(
+            osp.join(
+                tmp_path, 'b', 'gtFine', 'train', '201',
+                '000123_gtFine_labelTrainIds.png',
+            )
+        )
+    )  # fmt: skip
+    assert got[0, 0] == 10 and got[-1, -1] == 255  # sky square, unlabeled
+    with open(ann, 'w') as f:
+        f.write('{"objects": []}')
+    report = idd.convert(
+        idd_root,
+        str(tmp_path / 'c'),
+        source='json',
+        skip_bad=True,
+        show_progress=False,
+    )
+    assert report['converted'] == 0
+    assert len(report['bad']) == 1
+    assert report['bad'][0].endswith(
+        '000123_gtFine_polygons.json: unreadable (no "imgHeight" key (not '
+        'a polygon annotation))'
+    )
+
+
+def test_cityscapes_coarse_every_id(tmp_path, capsys):
+    import cityscapes_coarse
+
+    root = tmp_path / 'cityscapes'
+    stem = 'bochum_000000_000019'
+    write_img(
+        str(root / 'leftImg8bit' / 'train_extra' / 'bochum' / f'{stem}'
+            '_leftImg8bit.png')
+    )  # fmt: skip
+    write_label(
+        str(root / 'gtCoarse' / 'train_extra' / 'bochum' / f'{stem}'
+            '_gtCoarse_labelIds.png'),
+        id_map(34, unknown=50),
+    )  # fmt: skip
+    # the gtFine folder of the same download must not be touched / needed
+    before = tree_hash(str(root))
+    out = str(tmp_path / 'coarse19')
+    report = cityscapes_coarse.main([str(root), out])
+    got = np.asarray(
+        Image.open(
+            osp.join(
+                out, 'gtCoarse', 'train_extra', 'bochum',
+                f'{stem}_gtCoarse_labelTrainIds.png',
+            )
+        )
+    )  # fmt: skip
+    assert list(got.flat[:34]) == CITYSCAPES_EXPECTED
+    assert got.flat[34] == 255
+    assert report['converted'] == 1 and report['unknown_ids'] == {50: 1}
+    assert 'unknown ids (written as 255): 50: 1 px' in capsys.readouterr().out
+    assert tree_hash(str(root)) == before
+    with pytest.raises(SystemExit, match='not empty; pass --force'):
+        cityscapes_coarse.main([str(root), out])
+    with pytest.raises(SystemExit, match='wrong layout: .*train_extra'):
+        cityscapes_coarse.main([str(tmp_path), str(tmp_path / 'x')])

@@ -7,74 +7,10 @@ import subprocess
 import sys
 
 import numpy as np
+from driving_fixtures import make_uds_fixture
 from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-
-import idd  # noqa: E402
-import mapillary  # noqa: E402
-from toy_driving import draw_scene, generate  # noqa: E402
-
-from sfseg.datasets import IDD_TO_TRAIN, MAPILLARY_TO_TRAIN  # noqa: E402
-
-SIZE = (64, 128)
-
-
-def inverse(table):
-    out = {}
-    for src, dst in sorted(table.items()):
-        out.setdefault(dst, src)
-    return out
-
-
-def save(path, array):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    Image.fromarray(array).save(path)
-
-
-def make_uds_fixture(root, counts=(('train', 2), ('val', 1)), seed=0):
-    """Four small datasets in their official layouts, labels converted."""
-    rng = np.random.default_rng(seed)
-    generate(
-        osp.join(root, 'cityscapes'), 2, 1, 0, SIZE, seed, show_progress=False
-    )
-    to_map = np.full(256, 255, np.uint8)
-    for t, s in inverse(MAPILLARY_TO_TRAIN).items():
-        to_map[t] = s
-    to_idd = np.full(256, 255, np.uint8)
-    for t, s in inverse(IDD_TO_TRAIN).items():
-        to_idd[t] = s
-    truth = {}
-    for split, n in counts:
-        msplit = dict(train='training', val='validation')[split]
-        for i in range(n):
-            img, ids = draw_scene(*SIZE, rng)
-            save(f'{root}/bdd/images/{split}/b{i}.jpg', img)
-            save(f'{root}/bdd/labels/{split}/b{i}_train_id.png', ids)
-            img, ids = draw_scene(*SIZE, rng)
-            save(f'{root}/mapillary/{msplit}/images/m{i}.jpg', img)
-            save(
-                f'{root}/mapillary/{msplit}/v1.2/labels/m{i}.png', to_map[ids]
-            )
-            truth[f'mapillary19/{msplit}/labels/m{i}.png'] = ids
-            img, ids = draw_scene(*SIZE, rng)
-            save(
-                f'{root}/IDD/leftImg8bit/{split}/0/{i:06d}_leftImg8bit.png',
-                img,
-            )
-            save(
-                f'{root}/IDD/gtFine/{split}/0/{i:06d}_gtFine_labelids.png',
-                to_idd[ids],
-            )
-            truth[
-                f'IDD19/gtFine/{split}/0/{i:06d}_gtFine_labelTrainIds.png'
-            ] = ids
-    mapillary.convert(
-        f'{root}/mapillary', f'{root}/mapillary19', show_progress=False
-    )
-    idd.convert(f'{root}/IDD', f'{root}/IDD19', show_progress=False)
-    return truth
 
 
 def test_converted_fixture_round_trips(tmp_path):
@@ -107,10 +43,15 @@ def test_uds_dataset_tags_sources(tmp_path):
     ]
     sample = dataset[2]
     assert sample['data_samples'].source == 'idd'
-    # images resized to 2048x1024 (official ResizeHW); mmseg scores the
-    # prediction resized back to the original label size
+    # image and label resized to 2048x1024 (official ResizeHW) and scored
+    # at that size (SFScoreAtInputSize), as the official evaluation
     assert sample['inputs'].shape == (3, 1024, 2048)
-    assert sample['data_samples'].gt_sem_seg.data.shape == (1, 64, 128)
+    seg = sample['data_samples'].gt_sem_seg.data
+    assert seg.shape == (1, 1024, 2048)
+    assert sample['data_samples'].ori_shape == (1024, 2048)
+    # nearest-neighbour label resize keeps exactly the original classes
+    original = np.asarray(Image.open(dataset.get_data_info(2)['seg_map_path']))
+    assert set(np.unique(seg.numpy())) == set(np.unique(original))
 
 
 UDS_CFG = """
@@ -118,6 +59,7 @@ _base_ = [
     '{repo}/configs/_base_/models/sfnet-lite_r18.py',
     '{repo}/configs/_base_/datasets/uds_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
+    '{repo}/configs/_base_/schedules/schedule_50k.py',
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 crop_size = (64, 128)
@@ -131,25 +73,28 @@ meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
+    dict(type='SFCentroidCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(128, 64), keep_ratio=False),
     dict(type='LoadAnnotations'),
+    dict(type='Resize', scale=(128, 64), keep_ratio=False),
+    dict(type='SFScoreAtInputSize'),
     dict(type='PackSegInputs', meta_keys=meta_keys)
 ]
 root = '{root}'
 train_dataloader = dict(
     batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(sources=dict(
+    dataset=dict(tile=32, cache_dir='{cache}', dataset=dict(sources=dict(
         bdd=dict(data_root=root + '/bdd', pipeline=train_pipeline),
         mapillary=dict(data_root=root + '/mapillary',
                        pipeline=train_pipeline),
         idd=dict(data_root=root + '/IDD', pipeline=train_pipeline),
         cityscapes=dict(data_root=root + '/cityscapes',
-                        pipeline=train_pipeline))))
+                        pipeline=train_pipeline)))))
 val_dataloader = dict(
     num_workers=0, persistent_workers=False,
     dataset=dict(sources=dict(
@@ -160,22 +105,22 @@ val_dataloader = dict(
         cityscapes=dict(data_root=root + '/cityscapes',
                         pipeline=test_pipeline))))
 test_dataloader = val_dataloader
-optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9))
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=2, val_interval=2)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=1, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2))
+    logger=dict(interval=1),
+    checkpoint=dict(interval=2),
+    visualization=dict(type='SegVisualizationHook'))
 """
 
 
 def test_uds_trains_and_reports_per_source_miou(tmp_path):
     make_uds_fixture(str(tmp_path / 'data'))
     cfg = tmp_path / 'uds_toy.py'
-    cfg.write_text(UDS_CFG.format(repo=REPO, root=tmp_path / 'data'))
+    cfg.write_text(
+        UDS_CFG.format(
+            repo=REPO, root=tmp_path / 'data', cache=tmp_path / 'cache'
+        )
+    )
     proc = subprocess.run(
         [
             sys.executable,
@@ -192,6 +137,10 @@ def test_uds_trains_and_reports_per_source_miou(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert 'Iter(train) [2/2]' in out
+    # the base schedule's poly decay ends at max_iters (no fixed 'end'),
+    # so the lr reaches 0 after 2 iterations here (50000 would give 0.01)
+    assert re.search(r'Iter\(train\) \[1/2\] +lr: 1\.0000e-02', out)
+    assert re.search(r'Iter\(train\) \[2/2\] +lr: 0\.0000e\+00', out)
     match = re.search(
         r'mIoU overall (\d+\.\d+); per source: bdd: (\d+\.\d+), mapillary: '
         r'(\d+\.\d+), idd: (\d+\.\d+), cityscapes: (\d+\.\d+)',
@@ -199,3 +148,5 @@ def test_uds_trains_and_reports_per_source_miou(tmp_path):
     )
     assert match, out[-4000:]
     assert re.search(r'mIoU\.cityscapes: \d', out)
+    # class-uniform sampling over the union computed its centroids once
+    assert len(os.listdir(tmp_path / 'cache')) == 1

@@ -1,64 +1,53 @@
-"""IDD (India Driving Dataset) ``id`` labels -> 19 Cityscapes train ids.
+"""IDD (India Driving Dataset) labels -> 19 Cityscapes train ids.
 
     python tools/dataset_converters/idd.py IDD_ROOT OUT_ROOT \\
-        [--nproc 2] [--splits train val] [--force] [--skip-bad]
+        [--source auto|png|json] [--nproc 2] [--splits train val] \\
+        [--force] [--skip-bad]
 
-Reads ``ROOT/leftImg8bit/<split>/<seq>/<id>_leftImg8bit.png`` and the
-``id``-level maps ``ROOT/gtFine/<split>/<seq>/<id>_gtFine_labelids.png``
-(values 0-39, made by IDD's ``createLabels.py --id-type id``; level3Id maps
-would be silently wrong), writes ``OUT_ROOT/gtFine/<split>/<seq>/
+Reads ``ROOT/leftImg8bit/<split>/<seq>/<id>_leftImg8bit.png`` and, per
+image, either the ``id``-level map ``ROOT/gtFine/<split>/<seq>/
+<id>_gtFine_labelids.png`` (values 0-39, made by IDD's ``createLabels.py
+--id-type id``; level3Id maps would be silently wrong) or the polygon
+annotation ``<id>_gtFine_polygons.json`` of the IDD download, drawn at the
+``id`` level as IDD's own tools do. ``--source auto`` (default) takes the
+PNG when it exists, else the JSON. Writes ``OUT_ROOT/gtFine/<split>/<seq>/
 <id>_gtFine_labelTrainIds.png`` with the official SFNet mapping. The input
 tree is never modified.
 """
 
-import os
-import os.path as osp
+from functools import partial
 
 from sfseg.datasets import (
+    IDD_BACKGROUND_ID,
+    IDD_NAMES,
     IDD_NUM_IDS,
     IDD_TO_TRAIN,
-    LabelConversionError,
+    collect_nested_pairs,
     convert_dataset,
     converter_main,
 )
 
 IMG_SUFFIX = '_leftImg8bit.png'
-LABEL_SUFFIX = '_gtFine_labelids.png'
+PNG_SUFFIX = '_gtFine_labelids.png'
+JSON_SUFFIX = '_gtFine_polygons.json'
 OUT_SUFFIX = '_gtFine_labelTrainIds.png'
+SOURCES = dict(
+    auto=(PNG_SUFFIX, JSON_SUFFIX), png=(PNG_SUFFIX,), json=(JSON_SUFFIX,)
+)
 
 
-def collect_pairs(root, out_root, splits):
-    if not osp.isdir(root):
-        raise LabelConversionError(f'IDD root not found: {root}')
-    pairs = []
-    for split in splits:
-        img_dir = osp.join(root, 'leftImg8bit', split)
-        if not osp.isdir(img_dir):
-            raise LabelConversionError(
-                f'wrong layout: {img_dir} not found (expected '
-                f'<root>/leftImg8bit/{split}/<seq>/*{IMG_SUFFIX})'
-            )
-        for seq in sorted(os.listdir(img_dir)):
-            seq_dir = osp.join(img_dir, seq)
-            if not osp.isdir(seq_dir):
-                continue
-            for name in sorted(os.listdir(seq_dir)):
-                if not name.endswith(IMG_SUFFIX):
-                    continue
-                stem = name[: -len(IMG_SUFFIX)]
-                label = osp.join(
-                    root, 'gtFine', split, seq, stem + LABEL_SUFFIX
-                )
-                pairs.append(
-                    (
-                        label if osp.isfile(label) else None,
-                        osp.join(seq_dir, name),
-                        osp.join(
-                            out_root, 'gtFine', split, seq, stem + OUT_SUFFIX
-                        ),
-                    )
-                )
-    return pairs
+def collect_pairs(root, out_root, splits, source='auto'):
+    return collect_nested_pairs(
+        root,
+        out_root,
+        splits,
+        dataset='IDD',
+        img_dir='leftImg8bit',
+        img_suffix=IMG_SUFFIX,
+        label_dir='gtFine',
+        label_suffixes=SOURCES[source],
+        out_suffix=OUT_SUFFIX,
+    )
 
 
 def convert(
@@ -69,9 +58,10 @@ def convert(
     force=False,
     skip_bad=False,
     show_progress=True,
+    source='auto',
 ):
     return convert_dataset(
-        collect_pairs,
+        partial(collect_pairs, source=source),
         root,
         out_root,
         splits,
@@ -81,12 +71,27 @@ def convert(
         force,
         skip_bad,
         show_progress,
+        polygons=({n: i for i, n in enumerate(IDD_NAMES)}, IDD_BACKGROUND_ID),
     )
+
+
+def add_arguments(parser):
+    parser.add_argument(
+        '--source',
+        choices=sorted(SOURCES),
+        default='auto',
+        help='label input: id PNGs, polygon JSONs, or PNG else JSON',
+    )
+    return ('source',)
 
 
 def main(argv=None):
     return converter_main(
-        __doc__.splitlines()[0], convert, ('train', 'val'), argv
+        __doc__.splitlines()[0],
+        convert,
+        ('train', 'val'),
+        argv,
+        add_arguments,
     )
 
 

@@ -1,8 +1,12 @@
 # Unified Driving Segmentation: BDD100K + Mapillary + IDD + Cityscapes in the
 # 19 Cityscapes classes (official MergeDrivingDataset). Prepare the labels
-# with tools/dataset_converters/{mapillary,idd}.py; see docs/datasets.md.
-# Evaluation resizes every image to 2048x1024 (official ResizeHW) and
-# reports mIoU overall and per source (UDSIoUMetric). Needs
+# with tools/dataset_converters/{mapillary,idd}.py and check the roots with
+# tools/dataset_converters/uds.py; see docs/datasets.md.
+# Train: class-uniform sampling over the union (50 %, 1024 tiles), every
+# image rescaled by U(0.5, 2.0) of its own size, 1024x1024 crop, flip,
+# colour jitter. Evaluation: every image and label resized to 2048x1024
+# (official ResizeHW, bicubic / nearest) and scored at that size, mIoU
+# overall (one confusion matrix) and per source (UDSIoUMetric). Needs
 # custom_imports=dict(imports=['sfseg']) (the sfseg model bases set it).
 crop_size = (1024, 1024)
 meta_keys = (
@@ -20,71 +24,79 @@ meta_keys = (
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(
-        type='RandomResize',
-        scale=(2048, 1024),
-        ratio_range=(0.5, 2.0),
-        keep_ratio=True,
-    ),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
+    dict(type='SFCentroidCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 1024), keep_ratio=False),
     dict(type='LoadAnnotations'),
+    dict(
+        type='Resize',
+        scale=(2048, 1024),
+        keep_ratio=False,
+        interpolation='bicubic',
+    ),
+    dict(type='SFScoreAtInputSize'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 
 
 train_dataloader = dict(
-    batch_size=2,
-    num_workers=2,
+    batch_size=4,
+    num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='UDSDataset',
-        sources=dict(
-            bdd=dict(
-                type='BDD100KDataset',
-                data_root='data/bdd/',
-                data_prefix=dict(
-                    img_path='images/train', seg_map_path='labels/train'
+        type='ClassUniformDataset',
+        uniform_ratio=0.5,
+        tile=1024,
+        dataset=dict(
+            type='UDSDataset',
+            sources=dict(
+                bdd=dict(
+                    type='BDD100KDataset',
+                    data_root='data/bdd/',
+                    data_prefix=dict(
+                        img_path='images/train', seg_map_path='labels/train'
+                    ),
+                    seg_map_suffix='_train_id.png',
+                    pipeline=train_pipeline,
                 ),
-                seg_map_suffix='_train_id.png',
-                pipeline=train_pipeline,
-            ),
-            mapillary=dict(
-                type='Mapillary19Dataset',
-                data_root='data/mapillary/',
-                data_prefix=dict(
-                    img_path='training/images',
-                    seg_map_path='../mapillary19/training/labels',
+                mapillary=dict(
+                    type='Mapillary19Dataset',
+                    data_root='data/mapillary/',
+                    data_prefix=dict(
+                        img_path='training/images',
+                        seg_map_path='../mapillary19/training/labels',
+                    ),
+                    pipeline=train_pipeline,
                 ),
-                pipeline=train_pipeline,
-            ),
-            idd=dict(
-                type='IDDDataset',
-                data_root='data/IDD/',
-                data_prefix=dict(
-                    img_path='leftImg8bit/train',
-                    seg_map_path='../IDD19/gtFine/train',
+                idd=dict(
+                    type='IDDDataset',
+                    data_root='data/IDD/',
+                    data_prefix=dict(
+                        img_path='leftImg8bit/train',
+                        seg_map_path='../IDD19/gtFine/train',
+                    ),
+                    pipeline=train_pipeline,
                 ),
-                pipeline=train_pipeline,
-            ),
-            cityscapes=dict(
-                type='CityscapesDataset',
-                data_root='data/cityscapes/',
-                data_prefix=dict(
-                    img_path='leftImg8bit/train', seg_map_path='gtFine/train'
+                cityscapes=dict(
+                    type='CityscapesDataset',
+                    data_root='data/cityscapes/',
+                    data_prefix=dict(
+                        img_path='leftImg8bit/train',
+                        seg_map_path='gtFine/train',
+                    ),
+                    pipeline=train_pipeline,
                 ),
-                pipeline=train_pipeline,
             ),
         ),
     ),
 )
+
 val_dataloader = dict(
     batch_size=1,
     num_workers=2,

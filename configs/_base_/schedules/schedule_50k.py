@@ -10,8 +10,7 @@ param_scheduler = [
         eta_min=0.0,
         power=1.0,
         begin=0,
-        end=50000,
-        by_epoch=False,
+        by_epoch=False,  # no 'end': the Runner ends it at max_iters
     )
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=50000, val_interval=5000)

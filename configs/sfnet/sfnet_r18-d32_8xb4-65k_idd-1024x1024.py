@@ -1,0 +1,22 @@
+# SFNet-R18 on IDD in the 19 Cityscapes classes (official
+# scripts/idd/train_idd_sfnet_res18.sh: 8 GPUs x 4, lr 0.01, 300 epochs =
+# 65.4k iterations, OHEM, class-uniform 50 %). Paper Table 5: 76.8 mIoU
+# (IDD val, 1080x1920).
+_base_ = [
+    '../_base_/models/sfnet_r18.py',
+    '../_base_/datasets/idd_1024x1024.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/schedule_50k.py',
+]
+crop_size = (1024, 1024)
+# Official --ohem: keep pixels with p_gt <= 0.7, at least 10k per GPU.
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(
+        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=10000),
+    ),
+)
+optim_wrapper = dict(optimizer=dict(lr=0.01))
+# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+train_cfg = dict(max_iters=65400, val_interval=6540)
+default_hooks = dict(checkpoint=dict(interval=6540))

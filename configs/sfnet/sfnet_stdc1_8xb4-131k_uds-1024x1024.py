@@ -1,0 +1,20 @@
+# SFNet-STDC1 on UDS (official scripts/uds/train_merged_sfnet_v1_stdc_v1.sh:
+# 8 GPUs x 4, lr 0.02, 120 epochs = 131k iterations, OHEM 0.7 / 10k,
+# class-uniform 50 %). The UDS starting point of the CamVid fine-tuning.
+_base_ = [
+    '../_base_/models/sfnet_stdc1.py',
+    '../_base_/datasets/uds_1024x1024.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/schedule_50k.py',
+]
+crop_size = (1024, 1024)
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(
+        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=10000),
+    ),
+)
+optim_wrapper = dict(optimizer=dict(lr=0.02))
+# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+train_cfg = dict(max_iters=131040, val_interval=13104)
+default_hooks = dict(checkpoint=dict(interval=13104))

@@ -1,0 +1,21 @@
+# SFNet-Lite-STDC1 on UDS (official train_merged_sfnet_v2_stdc_v1.sh:
+# 8 GPUs x 4, lr 0.02, 350 epochs = 382k iterations, CriterionSFNet,
+# class-uniform 50 %). Paper Table 7: 74.8 mIoU (UDS, 1024x2048).
+_base_ = [
+    '../_base_/models/sfnet-lite_stdc1.py',
+    '../_base_/datasets/uds_1024x1024.py',
+    'mmseg::_base_/default_runtime.py',
+    '../_base_/schedules/schedule_50k.py',
+]
+crop_size = (1024, 1024)
+# Official CriterionSFNet: OHEM thresh 0.7, min_kept 100k.
+model = dict(
+    data_preprocessor=dict(size=crop_size),
+    decode_head=dict(
+        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000),
+    ),
+)
+optim_wrapper = dict(optimizer=dict(lr=0.02))
+# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+train_cfg = dict(max_iters=382200, val_interval=38220)
+default_hooks = dict(checkpoint=dict(interval=38220))

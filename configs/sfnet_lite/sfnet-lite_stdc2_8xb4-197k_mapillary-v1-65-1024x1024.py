@@ -1,0 +1,4 @@
+# SFNet-Lite-STDC2 on Mapillary v1.2, 65 classes (official
+# train_mapillary_sfnet_v2_stdc_v2.sh). Paper Table 4: 45.8 mIoU.
+_base_ = './sfnet-lite_stdc1_8xb4-197k_mapillary-v1-65-1024x1024.py'
+model = dict(backbone=dict(stdc_type='STDCNet2'))

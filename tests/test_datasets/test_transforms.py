@@ -1,0 +1,72 @@
+"""The official data-protocol transforms, on exact small arrays."""
+
+import numpy as np
+import pytest
+
+from sfseg.datasets import (
+    SFCenterCropPad,
+    SFRandomRescale,
+    SFResizeHeight,
+    SFScoreAtInputSize,
+)
+
+
+def sample(h, w):
+    label = (np.arange(h * w).reshape(h, w) % 7).astype(np.uint8)
+    img = np.stack([label * 30] * 3, -1).astype(np.uint8)
+    return dict(
+        img=img,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_seg_map=label,
+        seg_fields=['gt_seg_map'],
+    )
+
+
+@pytest.mark.parametrize('ratio', [0.5, 2.0])
+def test_rescale_is_relative_to_each_images_own_size(ratio):
+    for h, w in ((64, 128), (30, 40)):  # different sizes, same factor
+        out = SFRandomRescale(ratio_range=(ratio, ratio))(sample(h, w))
+        assert out['img'].shape[:2] == (int(h * ratio), int(w * ratio))
+        assert out['gt_seg_map'].shape == out['img'].shape[:2]
+        assert np.allclose(out['scale_factor'], (ratio, ratio), atol=0.02)
+        # labels are resized with nearest neighbours: no new values
+        assert set(np.unique(out['gt_seg_map'])) <= set(range(7))
+
+
+def test_rescale_draws_within_range():
+    np.random.seed(0)
+    heights = {
+        SFRandomRescale((0.5, 2.0))(sample(40, 40))['img'].shape[0]
+        for _ in range(30)
+    }
+    assert min(heights) >= 20 and max(heights) <= 80 and len(heights) > 5
+    with pytest.raises(ValueError, match='bad ratio_range'):
+        SFRandomRescale((2.0, 1.0))
+
+
+def test_mapillary_eval_protocol_landscape_and_portrait():
+    # landscape: height 60 -> 30, width 100 -> 50, centre crop 30x30
+    out = SFResizeHeight(30)(sample(60, 100))
+    assert out['img'].shape[:2] == (30, 50)
+    full = out['gt_seg_map'].copy()
+    out = SFCenterCropPad(30)(out)
+    assert out['img'].shape[:2] == (30, 30) and out['img_shape'] == (30, 30)
+    assert np.array_equal(out['gt_seg_map'], full[:, 10:40])
+    # portrait: height 100 -> 30, width 60 -> 18, padded to 30 (6 + 6)
+    out = SFCenterCropPad(30)(SFResizeHeight(30)(sample(100, 60)))
+    seg = out['gt_seg_map']
+    assert seg.shape == (30, 30)
+    assert (seg[:, :6] == 255).all() and (seg[:, 24:] == 255).all()
+    assert (seg[:, 6:24] < 7).all()
+    assert (out['img'][:, :6] == 0).all()
+    # the official padding (label 0) on request
+    out = SFCenterCropPad(30, seg_pad_val=0)(
+        SFResizeHeight(30)(sample(100, 60))
+    )
+    assert (out['gt_seg_map'][:, :6] == 0).all()
+
+
+def test_score_at_input_size_moves_ori_shape():
+    out = SFScoreAtInputSize()(SFResizeHeight(30)(sample(60, 100)))
+    assert out['ori_shape'] == (30, 50) == out['gt_seg_map'].shape
