@@ -41,6 +41,11 @@ fi
 step 'mmengine, mmsegmentation, mmdet and test tools'
 "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt
 
+if ! have 'import panopticapi.evaluation, panopticapi.utils'; then
+    step 'panopticapi-lite 0.2.0 without its numpy<2 pin (mmdet PQ metric)'
+    "${PIP[@]}" install --no-deps panopticapi-lite==0.2.0
+fi
+
 if ! have 'import mim'; then
     step 'openmim 0.3.9 without its openxlab pins'
     "${PIP[@]}" install --no-deps openmim==0.3.9

@@ -1,0 +1,27 @@
+"""mmdet 3.x parts of sfseg, registered into mmdet's registries.
+
+Never imported by ``import sfseg``; configs load it with
+``custom_imports=dict(imports=['sfseg.det'], allow_failed_imports=False)``.
+"""
+
+from .knet import (
+    ConvKernelHead,
+    KernelIterHead,
+    KernelUpdateHead,
+    KernelUpdator,
+    KNet,
+    KNetFusionHead,
+    MaskCost,
+    SemanticFPNWrapper,
+)
+
+__all__ = [
+    'ConvKernelHead',
+    'KNet',
+    'KNetFusionHead',
+    'KernelIterHead',
+    'KernelUpdateHead',
+    'KernelUpdator',
+    'MaskCost',
+    'SemanticFPNWrapper',
+]
