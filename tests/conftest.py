@@ -6,6 +6,8 @@ import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+# driving_fixtures.py: dataset fixtures shared by several test folders
+sys.path.insert(0, osp.join(REPO, 'tests', 'test_datasets'))
 # Keep the 2-core machine responsive and results repeatable.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 

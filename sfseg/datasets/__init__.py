@@ -9,12 +9,15 @@ from .class_uniform import ClassUniformDataset, SFCentroidCrop
 from .idd import IDDDataset
 from .label_convert import (
     LabelConversionError,
+    check_bad,
+    check_missing,
     collect_nested_pairs,
     convert_dataset,
     convert_labels,
     converter_main,
     format_report,
     prepare_output,
+    run_tasks,
 )
 from .label_maps import (
     CITYSCAPES_NUM_IDS,
@@ -57,7 +60,9 @@ __all__ = [
     'LabelConversionError',
     'MAPILLARY_NUM_IDS',
     'MAPILLARY_TO_TRAIN',
+    'check_bad',
     'check_data_list',
+    'check_missing',
     'check_layout',
     'cityscapes_label_to_train',
     'collect_nested_pairs',
@@ -67,4 +72,5 @@ __all__ = [
     'format_report',
     'make_lut',
     'prepare_output',
+    'run_tasks',
 ]

@@ -82,30 +82,13 @@ def convert_labels(
     pixels), ``unknown_labels`` (polygon label name -> objects),
     ``missing`` and ``bad`` lists.
     """
-    missing = [image for label, image, _ in pairs if label is None]
-    if missing and not skip_bad:
-        shown = '\n  '.join(missing[:10])
-        raise LabelConversionError(
-            f'{len(missing)} image(s) have no label file, e.g.:\n  {shown}\n'
-            'pass --skip-bad to convert the rest and report them'
-        )
+    missing = check_missing(pairs, skip_bad)
     tasks = [
         (label, image, out, lut, known, polygons)
         for label, image, out in pairs
         if label is not None
     ]
-    if nproc > 1 and len(tasks) > 1:
-        results = (
-            track_parallel_progress(
-                _convert_one, tasks, nproc, keep_order=True
-            )
-            if show_progress
-            else _pool_map(tasks, nproc)
-        )
-    elif show_progress and tasks:
-        results = track_progress(_convert_one, tasks)
-    else:
-        results = [_convert_one(t) for t in tasks]
+    results = run_tasks(_convert_one, tasks, nproc, show_progress)
     unknown, unknown_names, bad = Counter(), Counter(), []
     for result in results:
         if 'error' in result:
@@ -113,12 +96,7 @@ def convert_labels(
         else:
             unknown.update(result['unknown'])
             unknown_names.update(result['unknown_names'])
-    if bad and not skip_bad:
-        shown = '\n  '.join(bad[:10])
-        raise LabelConversionError(
-            f'{len(bad)} bad label file(s):\n  {shown}\n'
-            'pass --skip-bad to convert the rest and report them'
-        )
+    check_bad(bad, skip_bad)
     return dict(
         converted=len(results) - len(bad),
         unknown_ids=dict(sorted(unknown.items())),
@@ -128,11 +106,41 @@ def convert_labels(
     )
 
 
-def _pool_map(tasks, nproc):
-    from multiprocessing import Pool
+def check_missing(pairs, skip_bad):
+    """Images of ``(label, image, out)`` pairs without a label; raise
+    unless ``skip_bad``."""
+    missing = [image for label, image, _ in pairs if label is None]
+    if missing and not skip_bad:
+        shown = '\n  '.join(missing[:10])
+        raise LabelConversionError(
+            f'{len(missing)} image(s) have no label file, e.g.:\n  {shown}\n'
+            'pass --skip-bad to convert the rest and report them'
+        )
+    return missing
 
-    with Pool(nproc) as pool:
-        return pool.map(_convert_one, tasks, chunksize=8)
+
+def check_bad(bad, skip_bad):
+    if bad and not skip_bad:
+        shown = '\n  '.join(bad[:10])
+        raise LabelConversionError(
+            f'{len(bad)} bad label file(s):\n  {shown}\n'
+            'pass --skip-bad to convert the rest and report them'
+        )
+
+
+def run_tasks(func, tasks, nproc=1, show_progress=True):
+    """``[func(t) for t in tasks]`` on ``nproc`` processes, in order, with
+    mmengine's progress bar when ``show_progress``."""
+    if nproc > 1 and len(tasks) > 1:
+        if show_progress:
+            return track_parallel_progress(func, tasks, nproc, keep_order=True)
+        from multiprocessing import Pool
+
+        with Pool(nproc) as pool:
+            return pool.map(func, tasks, chunksize=8)
+    if show_progress and tasks:
+        return track_progress(func, tasks)
+    return [func(t) for t in tasks]
 
 
 def prepare_output(out_root, in_root, force):
