@@ -33,6 +33,8 @@ from .label_maps import (
 from .mapillary19 import Mapillary19Dataset
 from .transforms import (
     SFCenterCropPad,
+    SFColorJitter,
+    SFGaussianBlur,
     SFRandomRescale,
     SFResizeHeight,
     SFScoreAtInputSize,
@@ -48,6 +50,8 @@ __all__ = [
     'Mapillary19Dataset',
     'SFCenterCropPad',
     'SFCentroidCrop',
+    'SFColorJitter',
+    'SFGaussianBlur',
     'SFRandomRescale',
     'SFResizeHeight',
     'SFScoreAtInputSize',

@@ -3,14 +3,19 @@
 mmseg's ``RandomResize`` scales towards one fixed target scale, which is
 right for Cityscapes only; the official training rescales every image by
 a factor of its *own* size (Mapillary images are up to 4000+ px wide,
-BDD's 1280x720). The official evaluations of UDS and Mapillary score the
-*resized* labels, while mmseg scores predictions at the original size;
-``SFScoreAtInputSize`` switches to the official protocol.
+BDD's 1280x720). Its photometric augmentation is torchvision's
+``ColorJitter(0.25, 0.25, 0.25, 0.25)`` followed by an always-on Gaussian
+blur, not mmseg's ``PhotoMetricDistortion``. The official evaluations of
+UDS and Mapillary score the *resized* labels, while mmseg scores
+predictions at the original size; ``SFScoreAtInputSize`` switches to the
+official protocol.
 """
 
 import numpy as np
 from mmcv.transforms import BaseTransform, Resize
 from mmseg.registry import TRANSFORMS
+from PIL import Image, ImageEnhance
+from scipy import ndimage
 
 
 @TRANSFORMS.register_module()
@@ -126,4 +131,78 @@ class SFScoreAtInputSize(BaseTransform):
 
     def transform(self, results):
         results['ori_shape'] = results['img'].shape[:2]
+        return results
+
+
+def _jitter_hue(img, factor):
+    """Shift the PIL HSV hue channel by ``factor`` turns (wrapping)."""
+    h, s, v = img.convert('HSV').split()
+    shift = int(factor * 255)  # truncation toward 0, as torchvision
+    hue = ((np.asarray(h, np.int64) + shift) % 256).astype(np.uint8)
+    return Image.merge('HSV', (Image.fromarray(hue, 'L'), s, v)).convert('RGB')
+
+
+@TRANSFORMS.register_module()
+class SFColorJitter(BaseTransform):
+    """The official colour jitter (torchvision ``ColorJitter`` on PIL).
+
+    Brightness, contrast and saturation factors ~ U(1 - b, 1 + b), hue
+    shift ~ U(-h, h) turns, applied in a random order with PIL's
+    ``ImageEnhance`` and an HSV hue rotation, as torchvision does for PIL
+    images. ``img`` is mmcv's BGR uint8 array.
+
+    Args:
+        brightness, contrast, saturation (float): jitter strengths (0.25).
+        hue (float): max hue shift in turns, at most 0.5 (0.25).
+    """
+
+    def __init__(self, brightness=0.25, contrast=0.25, saturation=0.25,
+                 hue=0.25):  # fmt: skip
+        if not 0 <= hue <= 0.5:
+            raise ValueError(f'hue must be in [0, 0.5], got {hue}')
+        self.strengths = (brightness, contrast, saturation)
+        self.hue = hue
+
+    def transform(self, results):
+        img = Image.fromarray(np.ascontiguousarray(results['img'][..., ::-1]))
+        enhancers = (
+            ImageEnhance.Brightness,
+            ImageEnhance.Contrast,
+            ImageEnhance.Color,
+        )
+        for index in np.random.permutation(4):
+            if index == 3:
+                if self.hue > 0:
+                    img = _jitter_hue(
+                        img, np.random.uniform(-self.hue, self.hue)
+                    )
+                continue
+            strength = self.strengths[index]
+            if strength > 0:
+                factor = np.random.uniform(1 - strength, 1 + strength)
+                img = enhancers[index](img).enhance(max(factor, 0.0))
+        results['img'] = np.ascontiguousarray(np.asarray(img)[..., ::-1])
+        return results
+
+
+@TRANSFORMS.register_module()
+class SFGaussianBlur(BaseTransform):
+    """The official always-on Gaussian blur (``RandomGaussianBlur``).
+
+    sigma ~ 0.15 + U(0, 1) * 1.15; the image is filtered as floats in
+    [0, 1] per channel (border 'nearest', 4 sigma), scaled by 255 and
+    truncated to uint8, as ``skimage.filters.gaussian`` in the official
+    code.
+    """
+
+    def __init__(self, sigma_min=0.15, sigma_span=1.15):
+        self.sigma_min, self.sigma_span = sigma_min, sigma_span
+
+    def transform(self, results):
+        sigma = self.sigma_min + np.random.random() * self.sigma_span
+        img = results['img'].astype(np.float64) / 255.0
+        blurred = ndimage.gaussian_filter(
+            img, sigma=(sigma, sigma, 0), mode='nearest', truncate=4.0
+        )
+        results['img'] = (blurred * 255).astype(np.uint8)
         return results

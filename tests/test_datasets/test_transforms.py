@@ -70,3 +70,41 @@ def test_mapillary_eval_protocol_landscape_and_portrait():
 def test_score_at_input_size_moves_ori_shape():
     out = SFScoreAtInputSize()(SFResizeHeight(30)(sample(60, 100)))
     assert out['ori_shape'] == (30, 50) == out['gt_seg_map'].shape
+
+
+def test_gaussian_blur_matches_skimage_as_the_official_code():
+    from skimage.filters import gaussian
+
+    from sfseg.datasets import SFGaussianBlur
+
+    img = np.random.default_rng(0).integers(0, 256, (20, 30, 3), np.uint8)
+    for seed in (0, 1, 2):
+        np.random.seed(seed)
+        sigma = 0.15 + np.random.random() * 1.15
+        np.random.seed(seed)
+        out = SFGaussianBlur()(dict(img=img.copy()))['img']
+        expected = gaussian(img, sigma=sigma, channel_axis=-1) * 255
+        assert np.array_equal(out, expected.astype(np.uint8))
+
+
+def test_color_jitter_brightness_hue_and_range(monkeypatch):
+    from sfseg.datasets import SFColorJitter
+
+    grey = np.full((4, 4, 3), 100, np.uint8)
+    seen = set()
+    for seed in range(40):
+        np.random.seed(seed)
+        out = SFColorJitter(0.25, 0, 0, 0)(dict(img=grey.copy()))['img']
+        value = int(out[0, 0, 0])
+        assert (out == value).all()  # grey stays grey
+        assert 75 <= value <= 125  # factor in [0.75, 1.25]
+        seen.add(value)
+    assert len(seen) > 10
+    # hue: half a turn takes pure red (BGR 0, 0, 255) to cyan
+    red = np.zeros((2, 2, 3), np.uint8)
+    red[..., 2] = 255
+    monkeypatch.setattr(np.random, 'uniform', lambda low, high: high)
+    out = SFColorJitter(0, 0, 0, 0.5)(dict(img=red))['img'][0, 0]
+    assert out[2] < 10 and out[0] > 245 and out[1] > 245  # B, G high
+    with pytest.raises(ValueError, match='hue must be in'):
+        SFColorJitter(hue=0.6)

@@ -1,7 +1,7 @@
 # BDD100K 10k semantic segmentation (19 Cityscapes classes, BDD's own
 # train-id maps) with the official SFNet training protocol: every image
 # rescaled by U(0.5, 2.0) of its own size, 1024x1024 crop, flip, colour
-# jitter. No class-uniform sampling (official BDD scripts: pct 0.0; BDD's
+# jitter, blur. No class-uniform sampling (official BDD scripts: pct 0.0; BDD's
 # 1280x720 images have no 1024 tiles). Evaluated at the original 720x1280.
 dataset_type = 'BDD100KDataset'
 data_root = 'data/bdd/'
@@ -12,7 +12,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

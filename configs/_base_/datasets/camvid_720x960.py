@@ -1,7 +1,7 @@
 # CamVid, 11 classes (SegNet layout; void, label 11, becomes 255 through
 # CamVidDataset's label map), as the official datasets/camvid.py. The
 # official repo has no CamVid training script; this uses the SFNet protocol
-# (rescale U(0.5, 2.0), crop, flip, colour jitter) at the 720x960
+# (rescale U(0.5, 2.0), crop, flip, colour jitter, blur) at the 720x960
 # resolution common to real-time CamVid benchmarks.
 dataset_type = 'CamVidDataset'
 data_root = 'data/CamVid/'
@@ -13,7 +13,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

@@ -3,7 +3,7 @@
 # labels from tools/dataset_converters/cityscapes_coarse.py) adds its
 # centroids of 7 rare classes; a class-centred sample drawing one of them
 # trains on that image with its coarse label. Rescale U(0.5, 2.0), 1024x1024
-# crop, flip, colour jitter; whole-image 1024x2048 evaluation.
+# crop, flip, colour jitter, blur; whole-image 1024x2048 evaluation.
 _base_ = './cityscapes_1024x1024.py'
 crop_size = (1024, 1024)
 data_root = 'data/cityscapes/'
@@ -13,7 +13,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='SFCentroidCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(

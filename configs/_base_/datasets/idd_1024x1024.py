@@ -1,7 +1,7 @@
 # IDD-Segmentation in the 19 Cityscapes classes (labels from
 # tools/dataset_converters/idd.py) with the official SFNet protocol:
 # class-uniform sampling (50 %, 1024 tiles), rescale U(0.5, 2.0) of the
-# image's own size, 1024x1024 crop, flip, colour jitter. Evaluated at the
+# image's own size, 1024x1024 crop, flip, colour jitter, blur. Evaluated at the
 # original resolution (1080x1920; some IDD images are 720x1280).
 dataset_type = 'IDDDataset'
 data_root = 'data/IDD/'
@@ -12,7 +12,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='SFCentroidCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

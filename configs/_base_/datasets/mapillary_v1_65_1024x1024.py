@@ -1,7 +1,7 @@
 # Mapillary Vistas v1.2 in its 65 classes (label 65 'Unlabeled' ignored),
 # as the official standalone Mapillary training and the paper's Table 4.
 # Train: class-uniform sampling (50 %, 1024 tiles), rescale U(0.5, 2.0) of
-# the image's own size, 1024x1024 crop, flip, colour jitter. Evaluation
+# the image's own size, 1024x1024 crop, flip, colour jitter, blur. Evaluation
 # follows the official protocol: resize to height 1536 (aspect kept),
 # centre crop / pad to 1536x1536, score at that size (SFScoreAtInputSize).
 _base_ = 'mmseg::_base_/datasets/mapillary_v1_65.py'
@@ -14,7 +14,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='SFCentroidCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

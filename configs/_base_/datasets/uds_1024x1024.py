@@ -4,7 +4,7 @@
 # tools/dataset_converters/uds.py; see docs/datasets.md.
 # Train: class-uniform sampling over the union (50 %, 1024 tiles), every
 # image rescaled by U(0.5, 2.0) of its own size, 1024x1024 crop, flip,
-# colour jitter. Evaluation: every image and label resized to 2048x1024
+# colour jitter, blur. Evaluation: every image and label resized to 2048x1024
 # (official ResizeHW, bicubic / nearest) and scored at that size, mIoU
 # overall (one confusion matrix) and per source (UDSIoUMetric). Needs
 # custom_imports=dict(imports=['sfseg']) (the sfseg model bases set it).
@@ -27,7 +27,8 @@ train_pipeline = [
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
     dict(type='SFCentroidCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
+    dict(type='SFGaussianBlur'),  # official, always on
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 test_pipeline = [
