@@ -105,7 +105,10 @@ def test_metafiles_cover_every_config():
         for p in CONFIGS
         if osp.basename(osp.dirname(p)) in ('sfnet', 'sfnet_lite')
     }
-    assert zoo == listed
+    # configs/knet_panoptic: checked in tests/test_det/test_knet_configs.py
+    assert zoo == {
+        c for c in listed if not c.startswith('configs/knet_panoptic/')
+    }
 
 
 @pytest.mark.parametrize('folder', ['sfnet', 'sfnet_lite', 'toy'])

@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import os.path as osp
 
 from mmengine.runner import Runner
 
@@ -13,7 +14,9 @@ def parse_args():
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
-        '--out', help='directory to save predicted label maps (PNG)'
+        '--out',
+        help='directory to save predicted label maps (PNG); panoptic '
+        'configs write OUT/results.panoptic/*.png and its JSON',
     )
     parser.add_argument(
         '--show-dir', help='directory to save prediction overlays'
@@ -40,8 +43,13 @@ def main():
         hook.interval = 1
         cfg.visualizer.save_dir = args.show_dir
     if args.out:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+        evaluator = cfg.test_evaluator
+        if evaluator.get('type') == 'CocoPanopticMetric':
+            # mmdet panoptic configs: PNGs in OUT/results.panoptic/ + JSON
+            evaluator['outfile_prefix'] = osp.join(args.out, 'results')
+        else:
+            evaluator['output_dir'] = args.out
+            evaluator['keep_results'] = True
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model

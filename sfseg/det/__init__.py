@@ -14,6 +14,7 @@ from .knet import (
     MaskCost,
     SemanticFPNWrapper,
 )
+from .sfnet import SF_DET_MODULES
 
 __all__ = [
     'ConvKernelHead',
@@ -23,5 +24,6 @@ __all__ = [
     'KernelUpdateHead',
     'KernelUpdator',
     'MaskCost',
+    'SF_DET_MODULES',
     'SemanticFPNWrapper',
 ]

@@ -1,0 +1,512 @@
+"""Overfit a K-Net panoptic config on a tiny synthetic COCO-panoptic set.
+
+    python tools/analysis_tools/knet_overfit.py \\
+        configs/knet_panoptic/knet-s3_sf-r18_8xb2-36e_coco-panoptic.py \\
+        --iters 300 --eval-interval 50 --plot overfit.png
+
+Writes a synthetic COCO-panoptic set (2 images by default: two stuff
+classes, ``sky`` above ``road``, and 2-3 ``person`` / ``car`` instances,
+a void band at the bottom; panoptic PNGs with ids ``R + 256 G + 256^2 B``),
+shrinks the model (fewer channels and proposals, 2 + 2 classes), trains it
+with mmdet's Runner on the set and evaluates PQ on the same images with
+``CocoPanopticMetric`` every ``--eval-interval`` iterations. A model whose
+matching, losses and thing/stuff merge work together drives PQ towards 100;
+the curve is printed (and plotted with ``--plot``).
+
+The helpers :func:`write_toy_panoptic` and :func:`toy_config` are also used
+by the tests (tests/test_det/test_knet_runner.py).
+"""
+
+import argparse
+import json
+import os
+import os.path as osp
+import time
+
+import numpy as np
+
+THING_CLASSES = ('person', 'car')
+STUFF_CLASSES = ('road', 'sky')
+# Non-contiguous ids like COCO's; things first, as K-Net expects.
+CATEGORY_IDS = {'person': 1, 'car': 3, 'road': 149, 'sky': 187}
+# Colours of the synthetic image per class (RGB), noise is added on top.
+CLASS_RGB = {
+    'person': (230, 200, 40),
+    'car': (200, 30, 30),
+    'road': (110, 110, 110),
+    'sky': (70, 130, 220),
+}
+METRIC = 'coco_panoptic'
+
+
+def toy_metainfo():
+    """``metainfo`` for ``CocoPanopticDataset`` on the toy set."""
+    return dict(
+        classes=THING_CLASSES + STUFF_CLASSES,
+        thing_classes=THING_CLASSES,
+        stuff_classes=STUFF_CLASSES,
+    )
+
+
+def id2rgb(ids):
+    """(H, W) int ids -> (H, W, 3) uint8 with id = R + 256 G + 256^2 B."""
+    ids = ids.astype(np.int64)
+    return np.stack(
+        [ids % 256, ids // 256 % 256, ids // 256**2], axis=-1
+    ).astype(np.uint8)
+
+
+def rgb2id(rgb):
+    """(H, W, 3) uint8 -> (H, W) int64 ids (COCO panoptic encoding)."""
+    rgb = rgb.astype(np.int64)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 256**2 * rgb[..., 2]
+
+
+def _toy_layout(h, w, rng):
+    """Segments of one image: list of (class name, bool mask (H, W))."""
+    horizon = int(h * rng.uniform(0.35, 0.55))
+    void_rows = max(2, h // 16)
+    sky = np.zeros((h, w), bool)
+    sky[:horizon] = True
+    road = np.zeros((h, w), bool)
+    road[horizon : h - void_rows] = True
+    things = []
+    # Things sit in separate vertical slots so instances never touch.
+    num_things = int(rng.integers(2, 4))
+    slot = w // num_things
+    for k in range(num_things):
+        name = THING_CLASSES[int(rng.integers(0, 2))]
+        if name == 'car':
+            bh, bw = int(h * 0.25), int(slot * 0.7)
+        else:
+            bh, bw = int(h * 0.45), int(slot * 0.4)
+        x0 = k * slot + int(rng.integers(1, max(2, slot - bw - 1)))
+        y1 = int(rng.integers(horizon + 2, h - void_rows))
+        y0 = max(1, y1 - bh)
+        mask = np.zeros((h, w), bool)
+        mask[y0:y1, x0 : x0 + bw] = True
+        things.append((name, mask))
+    covered = np.zeros((h, w), bool)
+    for _, m in things:
+        covered |= m
+    segments = [(n, m) for n, m in things]
+    segments += [('sky', sky & ~covered), ('road', road & ~covered)]
+    return [(n, m) for n, m in segments if m.any()]
+
+
+def write_toy_panoptic(root, num_images=2, size=(64, 96), seed=0):
+    """Write a tiny COCO-panoptic set under ``root``.
+
+    Layout: ``images/toy_XXXX.jpg``, ``panoptic/toy_XXXX.png`` (RGB-encoded
+    segment ids, 0 = void) and ``annotations/panoptic.json`` (images,
+    annotations with ``segments_info``, categories things first).
+
+    Returns:
+        dict: ``ann_file``, ``img_dir``, ``seg_dir`` (absolute paths) and
+        ``segments`` (total number of segments).
+    """
+    from PIL import Image
+
+    h, w = size
+    rng = np.random.default_rng(seed)
+    for sub in ('images', 'panoptic', 'annotations'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    images, annotations, total = [], [], 0
+    for i in range(num_images):
+        name = f'toy_{i:04d}'
+        ids = np.zeros((h, w), np.int64)
+        img = np.zeros((h, w, 3), np.float64)
+        segments_info = []
+        for k, (cls, mask) in enumerate(_toy_layout(h, w, rng)):
+            cat = CATEGORY_IDS[cls]
+            # Use all three RGB channels of the encoding.
+            seg_id = 256**2 * (k + 1) + 256 * (cat % 256) + 1 + i
+            ids[mask] = seg_id
+            img[mask] = CLASS_RGB[cls]
+            ys, xs = np.nonzero(mask)
+            segments_info.append(
+                dict(
+                    id=int(seg_id),
+                    category_id=cat,
+                    area=int(mask.sum()),
+                    bbox=[
+                        int(xs.min()),
+                        int(ys.min()),
+                        int(xs.max() - xs.min() + 1),
+                        int(ys.max() - ys.min() + 1),
+                    ],
+                    iscrowd=0,
+                )
+            )
+        img += rng.normal(0, 12, img.shape)
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(
+            osp.join(root, 'images', name + '.jpg'), quality=95
+        )
+        Image.fromarray(id2rgb(ids)).save(
+            osp.join(root, 'panoptic', name + '.png')
+        )
+        images.append(dict(id=i, file_name=name + '.jpg', height=h, width=w))
+        annotations.append(
+            dict(
+                image_id=i,
+                file_name=name + '.png',
+                segments_info=segments_info,
+            )
+        )
+        total += len(segments_info)
+    categories = [
+        dict(
+            id=CATEGORY_IDS[n],
+            name=n,
+            supercategory=n,
+            isthing=int(n in THING_CLASSES),
+        )
+        for n in THING_CLASSES + STUFF_CLASSES
+    ]
+    ann_file = osp.join(root, 'annotations', 'panoptic.json')
+    with open(ann_file, 'w') as f:
+        json.dump(
+            dict(
+                images=images,
+                annotations=annotations,
+                categories=categories,
+            ),
+            f,
+        )
+    return dict(
+        ann_file=osp.abspath(ann_file),
+        img_dir=osp.abspath(osp.join(root, 'images')),
+        seg_dir=osp.abspath(osp.join(root, 'panoptic')),
+        segments=total,
+    )
+
+
+def shrink_knet(model, channels=64, num_proposals=10, width=16):
+    """Shrink a K-Net model config in place for CPU runs on the toy set.
+
+    2 things + 2 stuff classes, ``num_proposals`` thing kernels,
+    ``channels`` neck/head channels (a multiple of 32 for K-Net's
+    GroupNorm(32)), a ResNet backbone ``width`` channels wide at stride 4,
+    and BN instead of SyncBN (one CPU process).
+    """
+    if channels % 32:
+        raise ValueError(f'channels must be a multiple of 32, got {channels}')
+    nt, ns = len(THING_CLASSES), len(STUFF_CLASSES)
+    split = dict(num_things_classes=nt, num_stuff_classes=ns)
+    bn = dict(type='BN', requires_grad=True)
+    backbone = model.backbone
+    if backbone.type in ('SFResNetD', 'ResNet'):
+        backbone.base_channels = width
+        if backbone.type == 'SFResNetD':
+            backbone.stem_channels = 2 * width
+        expansion = 1 if backbone.depth < 50 else 4
+        model.neck.in_channels = [width * expansion * 2**i for i in range(4)]
+    backbone.norm_cfg = bn
+    if 'norm_cfg' in model.neck:
+        model.neck.norm_cfg = bn
+    if model.neck.type == 'SFNeck':
+        model.neck.channels = channels
+    else:
+        model.neck.out_channels = channels
+    model.update(split)
+    rpn = model.rpn_head
+    rpn.update(
+        split,
+        num_proposals=num_proposals,
+        in_channels=channels,
+        out_channels=channels,
+    )
+    rpn.localization_fpn.update(
+        in_channels=channels, feat_channels=channels, out_channels=channels
+    )
+    rpn.localization_fpn.positional_encoding.num_feats = channels // 2
+    model.roi_head.update(
+        split,
+        proposal_feature_channel=channels,
+        num_proposals=num_proposals,
+    )
+    for head in model.roi_head.mask_head:
+        head.update(
+            split,
+            in_channels=channels,
+            out_channels=channels,
+            feedforward_channels=4 * channels,
+        )
+        head.kernel_updator_cfg.update(
+            in_channels=channels, feat_channels=channels, out_channels=channels
+        )
+    model.panoptic_fusion_head.update(split, num_proposals=num_proposals)
+    model.test_cfg.panoptic.max_per_img = num_proposals
+    return model
+
+
+def toy_config(
+    config,
+    data,
+    work_dir,
+    iters=2,
+    eval_interval=None,
+    lr=None,
+    batch_size=2,
+    outfile_prefix=None,
+    shrink=True,
+    seed=0,
+):
+    """Turn a K-Net config into a CPU run on the toy set from ``data``.
+
+    Args:
+        config (str | Config): K-Net panoptic config.
+        data (dict): Output of :func:`write_toy_panoptic`.
+        work_dir (str): Runner work dir.
+        iters (int): Training iterations (``IterBasedTrainLoop``).
+        eval_interval (int, optional): Validation interval; default
+            ``iters``. Validation and test use the training images.
+        lr (float, optional): AdamW learning rate (config's by default);
+            constant after a 10-iteration warm-up.
+        batch_size (int): Training batch size.
+        outfile_prefix (str, optional): ``CocoPanopticMetric`` prefix of
+            the test evaluator; its prediction PNGs go to
+            ``<prefix>.panoptic/``.
+        shrink (bool): Apply :func:`shrink_knet`.
+        seed (int): Runner seed.
+
+    Returns:
+        Config: ready for ``Runner.from_cfg`` or ``Config.dump``.
+    """
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(config) if isinstance(config, str) else config
+    if shrink:
+        shrink_knet(cfg.model)
+    root = osp.dirname(data['img_dir'])
+    dataset = dict(
+        type='CocoPanopticDataset',
+        data_root=root,
+        ann_file=data['ann_file'],
+        data_prefix=dict(img='images/', seg='panoptic/'),
+        metainfo=toy_metainfo(),
+        backend_args=None,
+    )
+    train_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadPanopticAnnotations'),
+        dict(type='PackDetInputs'),
+    ]
+    test_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadPanopticAnnotations'),
+        dict(
+            type='PackDetInputs',
+            meta_keys=(
+                'img_id',
+                'img_path',
+                'ori_shape',
+                'img_shape',
+                'scale_factor',
+            ),
+        ),
+    ]
+    loader = dict(num_workers=0, persistent_workers=False)
+    cfg.train_dataloader = dict(
+        batch_size=batch_size,
+        sampler=dict(type='InfiniteSampler', shuffle=True),
+        dataset=dict(dataset, pipeline=train_pipeline, filter_cfg=None),
+        **loader,
+    )
+    cfg.val_dataloader = dict(
+        batch_size=1,
+        drop_last=False,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+        dataset=dict(dataset, pipeline=test_pipeline, test_mode=True),
+        **loader,
+    )
+    cfg.test_dataloader = cfg.val_dataloader
+    metric = dict(
+        type='CocoPanopticMetric',
+        ann_file=data['ann_file'],
+        seg_prefix=data['seg_dir'] + '/',
+        nproc=1,
+    )
+    cfg.val_evaluator = metric
+    cfg.test_evaluator = dict(metric)
+    if outfile_prefix is not None:
+        cfg.test_evaluator['outfile_prefix'] = outfile_prefix
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop',
+        max_iters=iters,
+        val_interval=eval_interval or iters,
+    )
+    if lr is not None:
+        cfg.optim_wrapper.optimizer.lr = lr
+    cfg.param_scheduler = [
+        dict(
+            type='LinearLR',
+            start_factor=0.1,
+            by_epoch=False,
+            begin=0,
+            end=min(10, iters),
+        )
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=iters, by_epoch=False
+    )
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    cfg.log_processor = dict(by_epoch=False)
+    cfg.env_cfg = dict(
+        cudnn_benchmark=False,
+        mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+        dist_cfg=dict(backend='gloo'),
+    )
+    cfg.randomness = dict(seed=seed)
+    # mmdet names its visualizer 'visualizer'; a second Runner in the same
+    # process would reuse the first one's (and log into its work dir). The
+    # Runner names it after the experiment when no name is given.
+    cfg.visualizer.pop('name', None)
+    cfg.load_from = None
+    cfg.work_dir = work_dir
+    return cfg
+
+
+def make_pq_recorder():
+    """A Runner hook that records (iteration, PQ, SQ, RQ) after each val."""
+    from mmengine.hooks import Hook
+
+    class PQRecorder(Hook):
+        priority = 'LOWEST'
+
+        def __init__(self):
+            self.curve = []
+
+        def after_val_epoch(self, runner, metrics=None):
+            metrics = metrics or {}
+            self.curve.append(
+                (
+                    runner.iter,
+                    *(metrics[f'{METRIC}/{k}'] for k in ('PQ', 'SQ', 'RQ')),
+                )
+            )
+
+    return PQRecorder()
+
+
+def run_overfit(
+    config,
+    work_dir,
+    iters=300,
+    eval_interval=50,
+    num_images=2,
+    size=(64, 96),
+    lr=1e-3,
+    seed=0,
+):
+    """Train on the toy set and return the PQ curve.
+
+    Returns:
+        tuple: ``curve`` (list of (iteration, PQ, SQ, RQ)) and the wall
+        time in seconds of training plus evaluation.
+    """
+    from mmdet.utils import register_all_modules
+    from mmengine.runner import Runner
+
+    register_all_modules(init_default_scope=False)
+    data = write_toy_panoptic(
+        osp.join(work_dir, 'data'), num_images, tuple(size), seed
+    )
+    cfg = toy_config(
+        config,
+        data,
+        work_dir,
+        iters=iters,
+        eval_interval=eval_interval,
+        lr=lr,
+        batch_size=min(2, num_images),
+        seed=seed,
+    )
+    cfg.default_hooks.checkpoint.interval = -1
+    cfg.default_hooks.checkpoint.save_last = False
+    runner = Runner.from_cfg(cfg)
+    recorder = make_pq_recorder()
+    runner.register_hook(recorder)
+    start = time.perf_counter()
+    runner.train()
+    return recorder.curve, time.perf_counter() - start
+
+
+def plot_curve(curve, path):
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    its = [c[0] for c in curve]
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    # PQ = SQ once RQ reaches 100: draw SQ and RQ dashed so PQ stays seen.
+    styles = (('PQ', '-', 2.5), ('SQ', '--', 1.2), ('RQ', ':', 1.2))
+    for j, (name, style, width) in enumerate(styles, start=1):
+        ax.plot(
+            its,
+            [c[j] for c in curve],
+            style,
+            marker='o',
+            linewidth=width,
+            label=name,
+        )
+    ax.axhline(80, color='gray', linestyle='--', linewidth=0.8)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('%')
+    ax.set_ylim(0, 100)
+    ax.set_title('K-Net overfit on the toy panoptic set')
+    ax.legend(loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument(
+        'config',
+        nargs='?',
+        default='configs/knet_panoptic/'
+        'knet-s3_sf-r18_8xb2-36e_coco-panoptic.py',
+        help='K-Net panoptic config',
+    )
+    parser.add_argument('--work-dir', default='work_dirs/knet_overfit')
+    parser.add_argument('--iters', type=int, default=300)
+    parser.add_argument('--eval-interval', type=int, default=50)
+    parser.add_argument('--num-images', type=int, default=2)
+    parser.add_argument(
+        '--size', type=int, nargs=2, default=(64, 96), metavar=('H', 'W')
+    )
+    parser.add_argument('--lr', type=float, default=1e-3)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--plot', help='write the PQ curve to this PNG')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    from sfseg.utils import resolve_config
+
+    curve, seconds = run_overfit(
+        resolve_config(args.config),
+        args.work_dir,
+        iters=args.iters,
+        eval_interval=args.eval_interval,
+        num_images=args.num_images,
+        size=args.size,
+        lr=args.lr,
+        seed=args.seed,
+    )
+    print(f'{"iter":>6} {"PQ":>6} {"SQ":>6} {"RQ":>6}')
+    for it, pq, sq, rq in curve:
+        print(f'{it:>6d} {pq:6.1f} {sq:6.1f} {rq:6.1f}')
+    print(f'time: {seconds:.1f} s for {args.iters} iterations')
+    if args.plot:
+        plot_curve(curve, args.plot)
+        print(f'plot: {args.plot}')
+    return curve
+
+
+if __name__ == '__main__':
+    main()
