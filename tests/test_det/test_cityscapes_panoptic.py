@@ -49,6 +49,11 @@ def write_city(root, split, city, index, ids):
     Image.fromarray(ids.astype(np.uint16)).save(
         osp.join(gt_dir, f'{name}_gtFine_instanceIds.png')
     )
+    # the label-id map that ships beside it (not read by the converter)
+    label_ids = np.where(ids >= 1000, ids // 1000, ids).astype(np.uint8)
+    Image.fromarray(label_ids).save(
+        osp.join(gt_dir, f'{name}_gtFine_labelIds.png')
+    )
     return name
 
 
