@@ -5,7 +5,6 @@ Appendix A (official utils/mapillary_to_city.py and datasets/idd_labels.py),
 independently of sfseg.datasets.label_maps.
 """
 
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -19,6 +18,7 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 
 import idd  # noqa: E402
 import mapillary  # noqa: E402
+from driving_fixtures import tree_hash  # noqa: E402
 
 from sfseg.datasets import LabelConversionError  # noqa: E402
 
@@ -34,18 +34,6 @@ IDD_EXPECTED = [
     0, X, X, 1, X, 9, 11, X, 12, 17, 18, X, 13, 14, 15, X, X, 16, X, X, 3, 4,
     X, X, 7, 6, 5, X, X, 2, X, X, 8, 10, X, X, X, X, X, X,
 ]  # fmt: skip
-
-
-def tree_hash(root):
-    digest = hashlib.sha256()
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = osp.join(dirpath, name)
-            digest.update(path.encode())
-            with open(path, 'rb') as f:
-                digest.update(f.read())
-    return digest.hexdigest()
 
 
 def id_map(num_ids, unknown, shape=(8, 12)):
