@@ -10,6 +10,7 @@ import cityscapes_panoptic
 import numpy as np
 import pytest
 from driving_fixtures import tree_hash
+from panopticapi.utils import rgb2id
 from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -68,9 +69,8 @@ def city_root(tmp_path):
     return root, names
 
 
-def rgb2id(path):
-    rgb = np.asarray(Image.open(path)).astype(np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+def read_ids(path):
+    return rgb2id(np.asarray(Image.open(path)))
 
 
 def test_layout_categories_areas_and_input_untouched(city_root, tmp_path):
@@ -103,7 +103,7 @@ def test_layout_categories_areas_and_input_untouched(city_root, tmp_path):
             # flat folders, one basename: what CocoPanopticDataset reads
             linked = osp.join(out, f'images_{split}', name)
             assert osp.realpath(linked).startswith(osp.realpath(root))
-            pan = rgb2id(osp.join(out, f'panoptic_{split}', name))
+            pan = read_ids(osp.join(out, f'panoptic_{split}', name))
             segs = {s['id']: s for s in ann['segments_info']}
             assert set(np.unique(pan)) - {0} == set(segs)  # 0 = void
             for seg_id, seg in segs.items():
@@ -155,8 +155,8 @@ def test_same_segments_as_cityscapesscripts(city_root, tmp_path):
             expected['segments_info'], key=key
         )
         assert np.array_equal(
-            rgb2id(osp.join(out, 'panoptic_train', ann['file_name'])),
-            rgb2id(osp.join(ref_dir, 'cityscapes_panoptic_train',
+            read_ids(osp.join(out, 'panoptic_train', ann['file_name'])),
+            read_ids(osp.join(ref_dir, 'cityscapes_panoptic_train',
                             expected['file_name'])),
         )  # fmt: skip
 

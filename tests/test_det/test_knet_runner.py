@@ -15,11 +15,11 @@ import sys
 import numpy as np
 import pytest
 from knet_helpers import REPO
+from panopticapi.utils import rgb2id
 
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 from knet_overfit import (  # noqa: E402
     CATEGORY_IDS,
-    rgb2id,
     toy_config,
     write_toy_panoptic,
 )

@@ -24,6 +24,7 @@ import os.path as osp
 import time
 
 import numpy as np
+from panopticapi.utils import id2rgb
 
 THING_CLASSES = ('person', 'car')
 STUFF_CLASSES = ('road', 'sky')
@@ -46,20 +47,6 @@ def toy_metainfo():
         thing_classes=THING_CLASSES,
         stuff_classes=STUFF_CLASSES,
     )
-
-
-def id2rgb(ids):
-    """(H, W) int ids -> (H, W, 3) uint8 with id = R + 256 G + 256^2 B."""
-    ids = ids.astype(np.int64)
-    return np.stack(
-        [ids % 256, ids // 256 % 256, ids // 256**2], axis=-1
-    ).astype(np.uint8)
-
-
-def rgb2id(rgb):
-    """(H, W, 3) uint8 -> (H, W) int64 ids (COCO panoptic encoding)."""
-    rgb = rgb.astype(np.int64)
-    return rgb[..., 0] + 256 * rgb[..., 1] + 256**2 * rgb[..., 2]
 
 
 def _toy_layout(h, w, rng):

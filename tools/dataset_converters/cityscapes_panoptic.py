@@ -31,6 +31,7 @@ import sys
 from collections import Counter
 
 import numpy as np
+from panopticapi.utils import id2rgb
 from PIL import Image
 
 from sfseg.datasets import (
@@ -95,7 +96,7 @@ def panoptic_one(task):
             error=f'{label_path}: label is {ids.shape[1]}x{ids.shape[0]} '
             f'but its image {image_path} is {width}x{height}'
         )
-    panoptic = np.zeros((height, width, 3), np.uint8)
+    kept = np.zeros_like(ids)  # segment ids, 0 = void
     segments, unknown = [], Counter()
     values, counts = np.unique(ids, return_counts=True)
     for value, count in zip(values.tolist(), counts.tolist()):
@@ -107,7 +108,7 @@ def panoptic_one(task):
         if not evaluated:
             continue  # void in the panoptic PNG, as cityscapesscripts
         mask = ids == value
-        panoptic[mask] = (value % 256, value // 256 % 256, value // 65536)
+        kept[mask] = value
         ys, xs = np.nonzero(mask.any(1))[0], np.nonzero(mask.any(0))[0]
         segments.append(
             dict(
@@ -125,7 +126,7 @@ def panoptic_one(task):
             )
         )
     os.makedirs(osp.dirname(out_path), exist_ok=True)
-    Image.fromarray(panoptic).save(out_path)
+    Image.fromarray(id2rgb(kept)).save(out_path)
     return dict(segments=segments, width=width, height=height, unknown=unknown)
 
 
