@@ -4,6 +4,7 @@ from .checks import (
     DatasetInputError,
     check_data_list,
     check_layout,
+    full_init_checked,
 )
 from .class_uniform import ClassUniformDataset, SFCentroidCrop
 from .idd import IDDDataset
@@ -74,6 +75,7 @@ __all__ = [
     'convert_labels',
     'converter_main',
     'format_report',
+    'full_init_checked',
     'make_lut',
     'prepare_output',
     'run_tasks',

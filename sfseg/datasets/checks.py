@@ -36,13 +36,11 @@ def check_layout(dataset):
             f'{dataset.data_root!r}, data_prefix.img_path='
             f'{dataset.data_prefix.get("img_path")!r})'
         )
-    if not ann_file:
-        seg_dir = dataset.data_prefix.get('seg_map_path', '')
-        if seg_dir and not osp.isdir(seg_dir):
-            seg_dir = osp.normpath(seg_dir)
-            raise DatasetInputError(
-                f'{name}: label folder not found: {seg_dir}'
-            )
+    seg_dir = dataset.data_prefix.get('seg_map_path', '')
+    if not ann_file and seg_dir and not osp.isdir(seg_dir):
+        raise DatasetInputError(
+            f'{name}: label folder not found: {osp.normpath(seg_dir)}'
+        )
 
 
 def _problem(info, check_files):
@@ -131,3 +129,22 @@ class CheckedSegDatasetMixin:
             data_list, type(self).__name__, self.on_bad, self.check_files
         )
         return data_list
+
+
+def full_init_checked(dataset, name, on_bad='raise', check_files=False):
+    """``dataset.full_init()`` with the checks above; returns the problems.
+
+    Works for sfseg's checked datasets (which check themselves) and for
+    any other mmseg dataset built with ``lazy_init=True`` and
+    ``serialize_data=False`` (its ``data_list`` is filtered here).
+    """
+    if isinstance(dataset, CheckedSegDatasetMixin):
+        dataset.on_bad, dataset.check_files = on_bad, check_files
+        dataset.full_init()
+        return dataset.skipped
+    check_layout(dataset)
+    dataset.full_init()
+    dataset.data_list, problems = check_data_list(
+        dataset.data_list, name, on_bad, check_files
+    )
+    return problems

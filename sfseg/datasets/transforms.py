@@ -82,7 +82,8 @@ class SFResizeHeight(BaseTransform):
 class SFCenterCropPad(BaseTransform):
     """Centre-crop image and label to ``size`` and pad what is smaller
     (official ``CenterCropPad``): image with ``pad_val``, label with
-    ``seg_pad_val``.
+    ``seg_pad_val``. The padding is centred as well (mmcv's ``CenterCrop``
+    with ``auto_pad`` pads at the bottom / right only).
 
     The official code pads labels with 0 (road) because it does not pass
     its ignore label; the default here pads with 255 (ignored). Set

@@ -3,7 +3,7 @@
 from mmengine.dataset import ConcatDataset
 from mmseg.registry import DATASETS
 
-from .checks import CheckedSegDatasetMixin, check_data_list, check_layout
+from .checks import full_init_checked
 
 SOURCES = ('bdd', 'mapillary', 'idd', 'cityscapes')
 
@@ -48,9 +48,6 @@ class UDSDataset(ConcatDataset):
             cfg = dict(sources[name])
             cfg['serialize_data'] = False  # the tag is added per sample
             cfg['lazy_init'] = True
-            if issubclass(_dataset_class(cfg), CheckedSegDatasetMixin):
-                cfg.setdefault('on_bad', on_bad)
-                cfg.setdefault('check_files', check_files)
             datasets.append(DATASETS.build(cfg))
         self.source_names = order
         super().__init__(
@@ -62,18 +59,12 @@ class UDSDataset(ConcatDataset):
             return
         self.skipped = {}
         for name, dataset in zip(self.source_names, self.datasets):
-            if isinstance(dataset, CheckedSegDatasetMixin):
-                dataset.full_init()  # checks itself
-                self.skipped[name] = dataset.skipped
-            else:  # e.g. mmseg's CityscapesDataset, BDD100KDataset
-                check_layout(dataset)
-                dataset.full_init()
-                dataset.data_list, self.skipped[name] = check_data_list(
-                    dataset.data_list,
-                    f'UDS source {name} ({type(dataset).__name__})',
-                    self.on_bad,
-                    self.check_files,
-                )
+            self.skipped[name] = full_init_checked(
+                dataset,
+                f'UDS source {name} ({type(dataset).__name__})',
+                self.on_bad,
+                self.check_files,
+            )
             for info in dataset.data_list:
                 info['source'] = name
         super().full_init()
@@ -81,12 +72,3 @@ class UDSDataset(ConcatDataset):
     def source_of(self, idx):
         dataset_idx, _ = self._get_ori_dataset_idx(idx)
         return self.source_names[dataset_idx]
-
-
-def _dataset_class(cfg):
-    cls = cfg['type']
-    if isinstance(cls, str):
-        cls = DATASETS.get(cls)
-        if cls is None:
-            raise KeyError(f'UDSDataset: unknown dataset type {cfg["type"]}')
-    return cls

@@ -69,35 +69,27 @@ def source_configs(config, data_root=None, roots=None):
     return out
 
 
-def list_split(name, cfg, on_bad, check_files):
-    """Build the dataset, check it, return (names, problems)."""
+def list_split(split, sources, on_bad, check_files):
+    """Build the split's ``UDSDataset`` (its checks included); return
+    ``{source: image names}`` and ``{source: problems}``."""
     from mmseg.registry import DATASETS
 
-    from sfseg.datasets import (
-        CheckedSegDatasetMixin,
-        check_data_list,
-        check_layout,
-    )
-
-    cfg = dict(cfg, lazy_init=True, serialize_data=False)
-    checked = issubclass(DATASETS.get(cfg['type']), CheckedSegDatasetMixin)
-    if checked:
-        cfg.update(on_bad=on_bad, check_files=check_files)
-    dataset = DATASETS.build(cfg)
-    check_layout(dataset)
-    dataset.full_init()
-    if checked:
-        infos, problems = dataset.data_list, dataset.skipped
-    else:
-        infos, problems = check_data_list(
-            dataset.data_list, name, on_bad, check_files
+    uds = DATASETS.build(
+        dict(
+            type='UDSDataset',
+            sources=sources,
+            on_bad=on_bad,
+            check_files=check_files,
         )
-    img_dir = dataset.data_prefix['img_path']
-    names = [
-        osp.relpath(info['img_path'], img_dir)[: -len(dataset.img_suffix)]
-        for info in infos
-    ]
-    return names, problems
+    )
+    names = {}
+    for name, dataset in zip(uds.source_names, uds.datasets):
+        img_dir = dataset.data_prefix['img_path']
+        names[name] = [
+            osp.relpath(info['img_path'], img_dir)[: -len(dataset.img_suffix)]
+            for info in dataset.data_list
+        ]
+    return names, uds.skipped
 
 
 def build(
@@ -121,21 +113,17 @@ def build(
     splits = source_configs(config, data_root, roots)
     lists, counts, problems = {}, {}, {}
     for split, sources in splits.items():
-        counts[split] = {}
-        for name, cfg in sources.items():
-            key = f'{name}_{split}'
-            try:
-                names, bad = list_split(
-                    f'UDS {key}',
-                    cfg,
-                    'skip' if skip_bad else 'raise',
-                    check_files,
-                )
-            except (DatasetInputError, FileNotFoundError) as err:
-                raise UDSBuildError(str(err)) from err
-            lists[key], counts[split][name] = names, len(names)
-            if bad:
-                problems[key] = bad
+        try:
+            names, skipped = list_split(
+                split, sources, 'skip' if skip_bad else 'raise', check_files
+            )
+        except (DatasetInputError, FileNotFoundError) as err:
+            raise UDSBuildError(str(err)) from err
+        counts[split] = {name: len(items) for name, items in names.items()}
+        for name, items in names.items():
+            lists[f'{name}_{split}'] = items
+            if skipped[name]:
+                problems[f'{name}_{split}'] = skipped[name]
     os.makedirs(out_dir, exist_ok=True)
     for key, names in lists.items():
         with open(osp.join(out_dir, f'{key}.txt'), 'w') as f:
@@ -149,8 +137,9 @@ def format_counts(counts):
     lines = [f'{"source":<12}{"split":<7}{"images":>9}{"official":>10}']
     for split, sources in counts.items():
         for name, n in sources.items():
-            ref = OFFICIAL.get(split, {}).get(name, '-')
-            lines.append(f'{name:<12}{split:<7}{n:>9,}{ref:>10,}')
+            ref = OFFICIAL.get(split, {}).get(name)
+            ref = '-' if ref is None else f'{ref:,}'
+            lines.append(f'{name:<12}{split:<7}{n:>9,}{ref:>10}')
         total = sum(sources.values())
         ref = sum(OFFICIAL.get(split, {}).values())
         lines.append(f'{"UDS":<12}{split:<7}{total:>9,}{ref:>10,}')
