@@ -42,3 +42,21 @@ def _register():
     import sfseg  # noqa: F401
 
     register_all_modules(init_default_scope=True)
+
+
+class CodePayload:
+    """Pickles as ``os.system('touch <marker>')``: a checkpoint holding it
+    runs that command when unpickled without restrictions."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+@pytest.fixture
+def code_payload(tmp_path):
+    """``(payload, marker path)``; the marker appears if the code ran."""
+    marker = tmp_path / 'payload_ran'
+    return CodePayload(marker), marker

@@ -15,7 +15,7 @@ import cv2
 from mmengine.utils import ProgressBar
 from mmseg.apis import MMSegInferencer
 
-from sfseg.utils import resolve_config
+from sfseg.utils import exit_on_untrusted_checkpoint, resolve_config
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
@@ -124,4 +124,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_untrusted_checkpoint():
+        main()

@@ -6,7 +6,11 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-from sfseg.utils import add_common_args, load_runner_config
+from sfseg.utils import (
+    add_common_args,
+    exit_on_untrusted_checkpoint,
+    load_runner_config,
+)
 
 
 def parse_args():
@@ -58,4 +62,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_untrusted_checkpoint():
+        main()

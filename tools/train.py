@@ -11,7 +11,11 @@ import os
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from sfseg.utils import add_common_args, load_runner_config
+from sfseg.utils import (
+    add_common_args,
+    exit_on_untrusted_checkpoint,
+    load_runner_config,
+)
 
 
 def parse_args():
@@ -50,4 +54,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_untrusted_checkpoint():
+        main()

@@ -1,4 +1,12 @@
-from .compat import patch_checkpoint_loading, patch_cpu_distributed
+from .checkpoint import (
+    TRUST_ENV,
+    UntrustedCheckpointError,
+    allowlist_names,
+    exit_on_untrusted_checkpoint,
+    load_checkpoint_file,
+    patch_checkpoint_loading,
+)
+from .compat import patch_cpu_distributed
 from .deploy import (
     drop_training_branches,
     fold_batchnorms,
@@ -11,6 +19,11 @@ from .runner_config import (
 )
 
 __all__ = [
+    'TRUST_ENV',
+    'UntrustedCheckpointError',
+    'allowlist_names',
+    'exit_on_untrusted_checkpoint',
+    'load_checkpoint_file',
     'drop_training_branches',
     'fold_batchnorms',
     'prepare_for_inference',

@@ -1,7 +1,8 @@
 """Shims for the pinned OpenMMLab stack on recent PyTorch.
 
 Each shim states the upstream problem it works around so it can be dropped
-once the fix is released.
+once the fix is released. Checkpoint loading under torch >= 2.6 lives in
+``checkpoint.py``.
 """
 
 import functools
@@ -10,37 +11,6 @@ import warnings
 import mmengine.dist.utils as dist_utils
 import torch
 from mmengine.model import MMDistributedDataParallel
-from mmengine.runner import CheckpointLoader
-
-
-def _torch_load_full(filename, map_location=None):
-    # Runner checkpoints pickle mmengine/numpy objects (HistoryBuffer,
-    # ndarray), which torch >= 2.6's default ``weights_only=True`` rejects.
-    # mmengine 0.10.7 calls ``torch.load`` without the flag (fixed upstream
-    # in mmengine#1670, unreleased). Only load checkpoints you trust.
-    return torch.load(filename, map_location=map_location, weights_only=False)
-
-
-def _load_from_local(filename, map_location=None):
-    import os.path as osp
-
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return _torch_load_full(filename, map_location=map_location)
-
-
-def patch_checkpoint_loading() -> bool:
-    """Make mmengine's local checkpoint loader work under torch >= 2.6.
-
-    Returns True when the loader was replaced.
-    """
-    major, minor = (int(v) for v in torch.__version__.split('.')[:2])
-    if (major, minor) < (2, 6):
-        return False
-    CheckpointLoader.register_scheme(prefixes='', force=True)(_load_from_local)
-    return True
-
 
 _original_init_dist_pytorch = dist_utils._init_dist_pytorch
 

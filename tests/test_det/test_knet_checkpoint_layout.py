@@ -72,10 +72,36 @@ def test_official_layout_loads_strict(r50_model):
 
 
 def test_released_checkpoint_file_loads_strict(r50_model, tmp_path):
-    """The released format: {'meta', 'state_dict'} through mmengine."""
+    """The released format, as mmcv 1.x ``save_checkpoint`` writes it
+    (``meta`` of plain values, an OrderedDict state_dict, the optimizer),
+    through mmengine with sfseg's weights-only loader and no trust
+    switch."""
+    import numpy as np
+
     state = official_state_dict(seed=1)
     path = tmp_path / 'knet_s3_r50_fpn_1x_coco-panoptic.pth'
-    torch.save({'meta': {'epoch': 12}, 'state_dict': state}, path)
+    param = torch.nn.Parameter(torch.ones(2))
+    optim = torch.optim.AdamW([param], lr=1e-4)
+    param.grad = torch.ones(2)
+    optim.step()
+    meta = dict(
+        mmcv_version='1.3.8',
+        time='Sat Jul 10 12:00:00 2021',
+        mmdet_version='2.14.0',
+        CLASSES=('person', 'bicycle'),
+        config='model = dict(type="KNet")',
+        env_info='sys.platform: linux',
+        seed=0,
+        exp_name='knet_s3_r50_fpn_1x_coco-panoptic.py',
+        epoch=12,
+        iter=88000,
+        hook_msgs=dict(last_ckpt='work_dirs/epoch_12.pth'),
+        best_score=np.float64(0.447),
+    )
+    torch.save(
+        {'meta': meta, 'state_dict': state, 'optimizer': optim.state_dict()},
+        path,
+    )
     load_checkpoint(r50_model, str(path), map_location='cpu', strict=True)
     got = r50_model.roi_head.mask_head[0].kernel_update_conv.fc_norm.weight
     key = 'roi_head.mask_head.0.kernel_update_conv.fc_norm.weight'

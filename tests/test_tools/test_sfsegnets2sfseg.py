@@ -5,8 +5,10 @@ from lxtGH/SFSegNets, see tests/data/official_keys/README.md)."""
 import glob
 import os
 import os.path as osp
+import re
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +17,8 @@ KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 
 import sfsegnets2sfseg as conv  # noqa: E402
+
+from sfseg.utils import load_checkpoint_file  # noqa: E402
 
 FAMILIES = sorted(conv.FAMILIES)
 BACKBONES = sorted(conv.BACKBONES)
@@ -47,7 +51,7 @@ def save_released(state, path):
         {
             'state_dict': {f'module.{k}': v for k, v in state.items()},
             'epoch': 299,
-            'mean_iu': 0.79,
+            'mean_iu': np.float64(0.79),  # np.nanmean in the official code
             'command': 'train.py --arch x',
         },
         path,
@@ -68,7 +72,8 @@ def test_roundtrip_into_sfseg_model_strict(family, tmp_path):
     save_released(state, src)
     report = conv.convert(str(src), str(dst))
     assert report['family'] == family
-    out = torch.load(dst, map_location='cpu', weights_only=False)
+    # plain tensors and values: torch's own weights-only loader suffices
+    out = torch.load(dst, map_location='cpu', weights_only=True)
     model, _ = conv.build_reference(family, report['num_classes'])
     model.load_state_dict(out['state_dict'], strict=True)
     # Every official tensor is either carried over unchanged or dropped on
@@ -137,7 +142,7 @@ def test_imagenet_backbone_loads_with_pretrained_init(name, tmp_path):
     bb_cfg['init_cfg'] = dict(type='Pretrained', checkpoint=str(dst))
     backbone = MODELS.build(bb_cfg)
     backbone.init_weights()
-    loaded = torch.load(dst, map_location='cpu', weights_only=False)
+    loaded = load_checkpoint_file(str(dst), map_location='cpu')
     for key, value in loaded['state_dict'].items():
         assert torch.equal(backbone.state_dict()[key], value), key
 
@@ -237,7 +242,7 @@ def test_no_overwrite_without_force_and_cli_message(tmp_path, capsys):
     assert dst.read_bytes() == b'keep me'
     conv.main([str(src), str(dst), '--force'])
     assert 'sfnet_lite_r18' in capsys.readouterr().out
-    assert torch.load(dst, weights_only=False)['meta']['official_family'] == (
+    assert load_checkpoint_file(str(dst))['meta']['official_family'] == (
         'sfnet_lite_r18'
     )
 
@@ -248,3 +253,54 @@ def test_not_a_state_dict(tmp_path):
     assert_refused(
         tmp_path, dst, str(src), str(dst), match='holds no state_dict'
     )
+
+
+@pytest.mark.parametrize(
+    'family, extra',
+    [
+        ('sfnet_stdc1', 'backbone.fc.extra'),
+        ('sfnet_stdc1', 'backbone.conv_last.conv.bias'),
+        ('sfnet_stdc1', 'backbone.x2.0.99.conv.weight'),
+        ('sfnet_lite_r18', 'head.dsn.2.weight'),
+        ('sfnet_lite_r18', 'head.fpn_in.2.0.scale'),
+        ('sfnet_r18', 'fc.weight_v2'),
+    ],
+)
+def test_unexpected_keys_under_dropped_prefixes_are_unknown(
+    tmp_path, family, extra
+):
+    # Only the exact official names of unused tensors are dropped.
+    state = synthetic(family)
+    state[extra] = torch.zeros(3)
+    src, dst = tmp_path / 'official.pth', tmp_path / 'out.pth'
+    save_released(state, src)
+    assert_refused(
+        tmp_path,
+        dst,
+        str(src),
+        str(dst),
+        match=r'1 unknown keys:\n    (.|\n)*'
+        + re.escape(extra.split('.')[-1]),
+    )
+
+
+def test_alias_with_another_shape_is_unknown(tmp_path):
+    state = synthetic('sfnet_stdc1')
+    state['backbone.x2.0.0.conv.weight'] = torch.zeros(1)
+    src, dst = tmp_path / 'official.pth', tmp_path / 'out.pth'
+    save_released(state, src)
+    assert_refused(
+        tmp_path, dst, str(src), str(dst), match=r'x2\.0\.0\.conv\.weight'
+    )
+
+
+def test_code_carrying_checkpoint_is_refused(tmp_path, code_payload):
+    payload, marker = code_payload
+    src, dst = tmp_path / 'evil.pth', tmp_path / 'out.pth'
+    state = {f'module.{k}': v for k, v in synthetic('sfnet_r18').items()}
+    torch.save({'state_dict': state, 'mean_iu': payload}, src)
+    with pytest.raises(SystemExit) as err:
+        conv.main([str(src), str(dst)])
+    assert 'posix.system' in str(err.value)
+    assert 'SFSEG_TRUST_CHECKPOINTS=1' in str(err.value)
+    assert not marker.exists() and not dst.exists()

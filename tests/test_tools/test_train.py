@@ -121,7 +121,9 @@ def test_stock_mmseg_config_with_sf_head_trains_resumes_and_loads(
 
     model = init_model(str(cfg_path), str(ckpt), device='cpu')
     assert type(model.decode_head).__name__ == 'SFHead'
-    state = torch.load(ckpt, map_location='cpu', weights_only=False)
+    from sfseg.utils import load_checkpoint_file
+
+    state = load_checkpoint_file(str(ckpt), map_location='cpu')
     key = 'decode_head.conv_seg.weight'
     assert torch.equal(model.state_dict()[key], state['state_dict'][key])
     assert model.dataset_meta['classes'][0] == 'road'

@@ -48,7 +48,7 @@ def compare(root, family, shape, seed=0):
         state = {f'module.{k}': v for k, v in official.state_dict().items()}
         torch.save({'state_dict': state, 'epoch': 0, 'mean_iu': 0.0}, src)
         report = converter.convert(src, dst)
-        converted = torch.load(dst, map_location='cpu', weights_only=False)
+        converted = converter.load_checkpoint_file(dst, map_location='cpu')
     model, _ = converter.build_reference(family, report['num_classes'])
     model.load_state_dict(converted['state_dict'], strict=True)
     model.eval()

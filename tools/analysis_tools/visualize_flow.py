@@ -27,7 +27,10 @@ from mmseg.apis import inference_model, init_model  # noqa: E402
 from mmseg.datasets import CityscapesDataset  # noqa: E402
 
 from sfseg.models.layers import FAM, GDFAM  # noqa: E402
-from sfseg.utils import resolve_config  # noqa: E402
+from sfseg.utils import (  # noqa: E402
+    exit_on_untrusted_checkpoint,
+    resolve_config,
+)
 
 
 def capture_flows(model):
@@ -67,9 +70,26 @@ def overlay(img_rgb, labels, palette, opacity=0.5):
     return mixed.astype(np.uint8)
 
 
-def render(img_rgb, seg_overlay, records, out_file, step=None):
+def panel_title(text, width=48):
+    """Wrap a long module path onto several lines at its dots, so the
+    title fits above its panel."""
+    parts = []
+    for part in text.replace('.', '.\0').replace(' ', ' \0').split('\0'):
+        parts += [part[i : i + width] for i in range(0, len(part), width)]
+    lines, line = [], ''
+    for part in parts:
+        if line and len(line) + len(part) > width:
+            lines.append(line.rstrip())
+            line = ''
+        line += part
+    lines.append(line.rstrip())
+    return '\n'.join(lines)
+
+
+def make_figure(img_rgb, seg_overlay, records, step=None):
+    """The figure of :func:`render`; every title stays inside it."""
     rows = 1 + len(records)
-    fig, axes = plt.subplots(rows, 2, figsize=(10, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, 2, figsize=(10, 2.8 * rows), squeeze=False)
     axes[0, 0].imshow(img_rgb)
     axes[0, 0].set_title('image')
     axes[0, 1].imshow(seg_overlay)
@@ -80,7 +100,10 @@ def render(img_rgb, seg_overlay, records, out_file, step=None):
         wheel = flow2rgb(flow.transpose(1, 2, 0), unknown_thr=1e6)
         axes[row, 0].imshow(wheel)
         axes[row, 0].set_title(
-            f'{name} {kind} {h}x{w}, |flow| max {mag.max():.2f} px'
+            panel_title(
+                f'{name} {kind} {h}x{w}, |flow| max {mag.max():.2f} px'
+            ),
+            fontsize=9,
         )
         background = mmcv.imresize(img_rgb, (w, h))
         stride = step or max(1, min(h, w) // 16)
@@ -102,6 +125,11 @@ def render(img_rgb, seg_overlay, records, out_file, step=None):
     for ax in axes.flat:
         ax.axis('off')
     fig.tight_layout()
+    return fig
+
+
+def render(img_rgb, seg_overlay, records, out_file, step=None):
+    fig = make_figure(img_rgb, seg_overlay, records, step)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     fig.savefig(out_file, dpi=100)
     plt.close(fig)
@@ -151,4 +179,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_untrusted_checkpoint():
+        main()

@@ -26,7 +26,7 @@ from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-from sfseg.utils import resolve_config
+from sfseg.utils import exit_on_untrusted_checkpoint, resolve_config
 
 
 class ExportWrapper(torch.nn.Module):
@@ -315,4 +315,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    with exit_on_untrusted_checkpoint():
+        main()

@@ -12,11 +12,16 @@ backbone-level keys for ``init_cfg=dict(type='Pretrained', ...)``::
         resnet18-deep-inplane128.pth r18d.pth --backbone resnet18_deep
 
 Every key is mapped (``module.`` stripped; STDC aliases, the STDC ImageNet
-classifier and the parameters SFNet-Lite builds but never runs dropped) and
-the result is checked against the sfseg model built from the matching config:
-unknown, missing or mis-shaped keys are reported by name and nothing is
-written. The output keeps ``meta.dataset_meta`` (class names and palette) so
-``init_model`` and ``MMSegInferencer`` show class names.
+classifier and the parameters SFNet-Lite builds but never runs dropped,
+each by its exact official name, so anything else under those prefixes is
+reported as unknown) and the result is checked against the sfseg model
+built from the matching config: unknown, missing or mis-shaped keys are
+reported by name and nothing is written. The input is read with
+``weights_only=True`` and sfseg's allowlist (``sfseg.utils.checkpoint``;
+``SFSEG_TRUST_CHECKPOINTS=1`` for a trusted file that needs more). The
+output holds only tensors and plain values and keeps
+``meta.dataset_meta`` (class names and palette) so ``init_model`` and
+``MMSegInferencer`` show class names.
 """
 
 import argparse
@@ -27,6 +32,11 @@ import sys
 import tempfile
 
 import torch
+
+from sfseg.utils.checkpoint import (
+    UntrustedCheckpointError,
+    load_checkpoint_file,
+)
 
 HERE = osp.dirname(osp.abspath(__file__))
 CONFIG_ROOT = osp.join(HERE, '..', '..', 'configs')
@@ -90,23 +100,57 @@ def map_stdc_key(key, layers):
     return f'{prefix}.{rest}'
 
 
-STDC_DROPPED = re.compile(
-    r'^(x(2|4|8|16|32)\.|conv_last\.|fc\.|bn\.|linear\.)'
+_BN = r'(weight|bias|running_mean|running_var|num_batches_tracked)'
+# The STDC ImageNet classifier (conv_last ConvX, BatchNorm1d, two linears),
+# unused by segmentation; exact names only.
+STDC_CLASSIFIER = re.compile(
+    rf'(conv_last\.conv\.weight|conv_last\.bn\.{_BN}|fc\.weight'
+    rf'|bn\.{_BN}|linear\.weight)'
 )
+# ``x2 .. x32`` are Sequential views of ``features`` slices that keep the
+# feature index as key (wrapped once more, ``x2.0.<i>``, in the
+# segmentation model).
+STDC_ALIAS = re.compile(r'x(?:2|4|8|16|32)\.(\d.*)')
+CLASSIFIER = re.compile(r'fc\.(weight|bias)')
 RESNET_STEM = {'0': '0', '1': '1', '3': '3', '4': '4', '6': '6'}
 
 
-def map_backbone_key(key, family):
+def is_stdc_alias(key, state_dict, prefix=''):
+    """Whether ``key`` repeats a ``features.<i>`` tensor of ``state_dict``
+    (same index, name and shape)."""
+    m = STDC_ALIAS.fullmatch(key)
+    if m is None:
+        return False
+    rest = m.group(1)
+    value = state_dict[prefix + key]
+    for name in (rest, rest[2:] if rest.startswith('0.') else None):
+        target = state_dict.get(f'{prefix}features.{name}')
+        if name and target is not None and target.shape == value.shape:
+            return True
+    return False
+
+
+def map_backbone_key(key, family, state_dict=None, prefix=''):
     """Official backbone key (no ``backbone.``/``layer0`` wrapper removed)
-    -> sfseg backbone-level key, or None to drop it."""
+    -> sfseg backbone-level key, or None to drop it.
+
+    Only the exact official names of unused tensors are dropped; with
+    ``state_dict`` (the whole official dict, keys under ``prefix``), STDC
+    aliases are dropped only when they repeat a ``features`` tensor.
+    Anything else keeps a key the reference check reports as unknown.
+    """
     if 'stdc' in family:
-        if STDC_DROPPED.match(key):
+        if STDC_CLASSIFIER.fullmatch(key):
+            return None
+        if STDC_ALIAS.fullmatch(key) and (
+            state_dict is None or is_stdc_alias(key, state_dict, prefix)
+        ):
             return None
         return map_stdc_key(
             key, STDC_LAYERS['stdc2' if '2' in family else 'stdc1']
         )
     if 'df' in family:
-        return None if key.startswith('fc.') else key
+        return None if CLASSIFIER.fullmatch(key) else key
     # ResNet-D: ImageNet layout (conv1.N, bn1) or segmentation layout
     # (layer0.0.N, layer0.1).
     m = re.match(r'(?:conv1|layer0\.0)\.(\d)\.(.*)$', key)
@@ -115,10 +159,16 @@ def map_backbone_key(key, family):
     m = re.match(r'(?:bn1|layer0\.1)\.(.*)$', key)
     if m:
         return f'stem.7.{m.group(1)}'
-    if key.startswith('fc.'):
+    if CLASSIFIER.fullmatch(key):
         return None
     return key
 
+
+# Built but never run by the official SFNet-Lite forward: the single dsn
+# Sequential (conv with bias, BN, ReLU, Dropout2d, classifier) and, for
+# R18, the stride-32 lateral fpn_in.2 (conv with bias, BN).
+LITE_UNUSED = re.compile(rf'dsn\.(0\.(weight|bias)|1\.{_BN}|4\.(weight|bias))')
+LITE_R18_UNUSED = re.compile(rf'fpn_in\.2\.(0\.(weight|bias)|1\.{_BN})')
 
 HEAD_RULES = [
     # (official regex, sfseg replacement); first match wins.
@@ -144,11 +194,9 @@ HEAD_RULES = [
 def map_head_key(key, family):
     """Official ``head.<...>`` suffix -> sfseg ``decode_head`` suffix."""
     if family.startswith('sfnet_lite'):
-        # Built but never run by the official SFNet-Lite forward: the
-        # single dsn Sequential and (R18) the stride-32 lateral fpn_in.2.
-        if key.startswith('dsn.'):
+        if LITE_UNUSED.fullmatch(key):
             return None
-        if family == 'sfnet_lite_r18' and key.startswith('fpn_in.2.'):
+        if family == 'sfnet_lite_r18' and LITE_R18_UNUSED.fullmatch(key):
             return None
     for pattern, repl in HEAD_RULES:
         if re.fullmatch(pattern, key):
@@ -167,7 +215,8 @@ def convert_state_dict(state_dict, family):
             inner = (
                 key[len('backbone.') :] if key.startswith('backbone.') else key
             )
-            new = map_backbone_key(inner, family)
+            prefix = 'backbone.' if key.startswith('backbone.') else ''
+            new = map_backbone_key(inner, family, state_dict, prefix)
             new = None if new is None else f'backbone.{new}'
         if new is None:
             dropped.append(key)
@@ -315,7 +364,9 @@ def load_official(path):
     if not osp.isfile(path):
         raise ConversionError(f'input not found: {path}')
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=False)
+        ckpt = load_checkpoint_file(path, map_location='cpu')
+    except UntrustedCheckpointError as err:
+        raise ConversionError(str(err)) from None
     except Exception as err:  # truncated / not a torch file
         raise ConversionError(
             f'cannot read {path} as a PyTorch checkpoint '
@@ -335,8 +386,10 @@ def load_official(path):
         (k[len('module.') :] if k.startswith('module.') else k): v
         for k, v in state.items()
     }
+    # numpy scalars (the official mean_iu) become Python numbers, so the
+    # output holds only tensors and plain values.
     extra = {
-        k: ckpt[k]
+        k: ckpt[k].item() if hasattr(ckpt[k], 'item') else ckpt[k]
         for k in ('epoch', 'mean_iu', 'command')
         if isinstance(ckpt, dict) and k in ckpt
     }
@@ -375,7 +428,7 @@ def convert(src, dst, arch='auto', backbone=None, force=False):
         out = {}
         dropped = []
         for key, value in state.items():
-            new = map_backbone_key(key, family)
+            new = map_backbone_key(key, family, state)
             if new is None:
                 dropped.append(key)
             else:
