@@ -17,6 +17,8 @@ from .label_convert import (
     convert_labels,
     converter_main,
     format_report,
+    image_size,
+    is_within,
     prepare_output,
     run_tasks,
 )
@@ -76,6 +78,8 @@ __all__ = [
     'converter_main',
     'format_report',
     'full_init_checked',
+    'image_size',
+    'is_within',
     'make_lut',
     'prepare_output',
     'run_tasks',

@@ -4,9 +4,11 @@ mmseg's ``BaseSegDataset`` lists images without looking at their labels,
 so a missing or broken label only fails deep inside a dataloader worker,
 hours into training. These checks run when the dataset loads its list:
 missing folders and label files always, image/label sizes and
-readability with ``check_files=True`` (reads file headers only). Bad
-samples stop the run with their paths (``on_bad='raise'``) or are dropped
-and reported (``on_bad='skip'``).
+readability with ``check_files=True`` (decodes every file in full, so a
+truncated JPEG is caught here rather than in a worker). Bad samples stop
+the run with their paths (``on_bad='raise'``) or are dropped and reported
+(``on_bad='skip'``); skipping every sample is an error naming the
+dataset.
 """
 
 import os.path as osp
@@ -59,8 +61,9 @@ def _problem(info, check_files):
     for path in (img, seg):
         try:
             with Image.open(path) as f:
+                f.load()  # the header alone passes truncated files
                 sizes.append(f.size)
-        except OSError as err:
+        except (OSError, ValueError) as err:
             return f'{path}: unreadable ({err})'
     if sizes[0] != sizes[1]:
         (iw, ih), (lw, lh) = sizes
@@ -76,8 +79,8 @@ def check_data_list(data_list, name, on_bad='raise', check_files=False):
             ``seg_map_path``).
         name (str): dataset name for messages.
         on_bad (str): ``'raise'`` or ``'skip'`` (drop and report).
-        check_files (bool): also open every image and label header to
-            catch unreadable files and size mismatches.
+        check_files (bool): also decode every image and label to catch
+            unreadable or truncated files and size mismatches.
 
     Returns:
         tuple: ``(kept data_list, list of problem messages)``.
@@ -111,6 +114,12 @@ def check_data_list(data_list, name, on_bad='raise', check_files=False):
             logger='current',
         )
     kept = [i for i, p in zip(data_list, problems) if p is None]
+    if not kept:
+        shown = '\n  '.join(bad[:10])
+        raise DatasetInputError(
+            f'{name}: on_bad="skip" skipped all {len(data_list)} samples, '
+            f'nothing is left to load:\n  {shown}'
+        )
     return kept, bad
 
 

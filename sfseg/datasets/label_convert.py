@@ -1,9 +1,11 @@
 """Parallel label-map conversion shared by the dataset converters.
 
 Reads source label PNGs, maps their ids through a lookup table, writes the
-results under a *separate* output root (the input tree is only read),
-checks every label against its image size, and reports converted files,
-unknown ids (mapped to 255, with pixel counts) and missing / bad files.
+results under a *separate* output root (the input tree is only read, and
+paths are compared after resolving symlinks and ``..``), decodes every
+image fully and checks its size against the label, and reports converted
+files, unknown ids (refused, or mapped to 255 with pixel counts when the
+caller allows it) and missing / bad files.
 """
 
 import os
@@ -20,36 +22,54 @@ class LabelConversionError(Exception):
 
 
 def _read_ids(label_path, polygons):
-    """``(ids, unknown label names)`` from a label PNG or polygon JSON."""
+    """``(ids, palette or None, unknown label names)`` from a label PNG or
+    polygon JSON."""
     if label_path.endswith('.json'):
         from .polygons import rasterize_polygons
 
-        return rasterize_polygons(label_path, *polygons)
+        ids, unknown_names = rasterize_polygons(label_path, *polygons)
+        return ids, None, unknown_names
     with Image.open(label_path) as img:
         if img.mode not in ('L', 'P', 'I', 'I;16'):
             raise ValueError(
                 f'unexpected PNG mode {img.mode} (expected a single-channel '
                 'map)'
             )
-        return np.asarray(img), Counter()
+        palette = img.getpalette() if img.mode == 'P' else None
+        return np.asarray(img), palette, Counter()
+
+
+def image_size(path):
+    """``(height, width)`` of an image decoded in full.
+
+    Reading only the header (``Image.open(...).size``) accepts truncated
+    files that fail later in the data loader; ``load()`` decodes every
+    byte and raises ``OSError`` on them.
+    """
+    with Image.open(path) as img:
+        img.load()
+        return img.size[::-1]
 
 
 def _convert_one(task):
-    """Worker: ``(label, image, out, lut, known, polygons)`` -> result."""
-    label_path, image_path, out_path, lut, known, polygons = task
+    """Worker: ``(label, image, out, lut, known, polygons, check, allow)``
+    -> result dict."""
+    label_path, image_path, out_path, lut, known, polygons, check, allow = task
     try:
-        ids, unknown_names = _read_ids(label_path, polygons)
-        if image_path is not None:
-            with Image.open(image_path) as img:
-                size = img.size[::-1]
-            if ids.shape != size:
-                return dict(
-                    error=f'{label_path}: label is {ids.shape[1]}x'
-                    f'{ids.shape[0]} but its image {image_path} is '
-                    f'{size[1]}x{size[0]}'
-                )
+        ids, palette, unknown_names = _read_ids(label_path, polygons)
     except (OSError, ValueError, KeyError, TypeError) as err:
         return dict(error=f'{label_path}: unreadable ({err})')
+    if image_path is not None:
+        try:
+            size = image_size(image_path)
+        except (OSError, ValueError) as err:
+            return dict(error=f'{image_path}: unreadable image ({err})')
+        if ids.shape != size:
+            return dict(
+                error=f'{label_path}: label is {ids.shape[1]}x'
+                f'{ids.shape[0]} but its image {image_path} is '
+                f'{size[1]}x{size[0]}'
+            )
     if ids.max(initial=0) > 255:
         return dict(error=f'{label_path}: ids above 255')
     ids = ids.astype(np.uint8)
@@ -59,6 +79,10 @@ def _convert_one(task):
     }
     if unknown_names:  # drawn as 255 already; not an unknown id
         unknown.pop(255, None)
+    if check is not None:
+        problem = check(counts, palette, unknown, allow)
+        if problem:
+            return dict(error=f'{label_path}: {problem}')
     os.makedirs(osp.dirname(out_path), exist_ok=True)
     Image.fromarray(lut[ids]).save(out_path)
     return dict(unknown=unknown, unknown_names=dict(unknown_names))
@@ -72,19 +96,24 @@ def convert_labels(
     skip_bad=False,
     show_progress=True,
     polygons=None,
+    check=None,
+    allow_unknown=True,
 ):
     """Convert ``pairs`` of ``(label, image, out)`` paths.
 
     ``label`` None means the image has no label: reported as missing (an
     error unless ``skip_bad``). Labels ending in ``.json`` are polygon
     annotations drawn with ``polygons = (name_to_id, background_id)``.
+    ``check(counts, palette, unknown, allow_unknown)`` (a module-level
+    function, it runs in the workers) may refuse a label by returning a
+    message, e.g. a label of another dataset version.
     Returns a report dict with ``converted``, ``unknown_ids`` (id ->
     pixels), ``unknown_labels`` (polygon label name -> objects),
     ``missing`` and ``bad`` lists.
     """
     missing = check_missing(pairs, skip_bad)
     tasks = [
-        (label, image, out, lut, known, polygons)
+        (label, image, out, lut, known, polygons, check, allow_unknown)
         for label, image, out in pairs
         if label is not None
     ]
@@ -143,12 +172,33 @@ def run_tasks(func, tasks, nproc=1, show_progress=True):
     return [func(t) for t in tasks]
 
 
-def prepare_output(out_root, in_root, force):
-    """Refuse to write into ``in_root`` or a non-empty dir without force."""
-    out_abs, in_abs = osp.abspath(out_root), osp.abspath(in_root)
-    if out_abs == in_abs or out_abs.startswith(in_abs + os.sep):
+def is_within(path, root):
+    """Whether ``path`` is ``root`` or lies below it once both are resolved
+    (symlinks, ``..``, ``~``); paths that do not exist yet resolve through
+    their existing parents."""
+    path = osp.realpath(osp.expanduser(path))
+    root = osp.realpath(osp.expanduser(root))
+    return osp.commonpath([path, root]) == root
+
+
+def prepare_output(out_root, in_root, force, outputs=()):
+    """Refuse to write into ``in_root`` or a non-empty dir without force.
+
+    ``outputs`` (the file paths about to be written) are checked one by
+    one as well: a symlinked sub-folder of ``out_root`` may lead back into
+    the input tree even when ``out_root`` itself does not.
+    """
+    if is_within(out_root, in_root):
         raise LabelConversionError(
-            f'output {out_root} lies inside the input {in_root}; '
+            f'output {out_root} lies inside the input {in_root} (resolved: '
+            f'{osp.realpath(out_root)} in {osp.realpath(in_root)}); choose '
+            'a separate output root'
+        )
+    inside = next((p for p in outputs if is_within(p, in_root)), None)
+    if inside is not None:
+        raise LabelConversionError(
+            f'output file {inside} resolves to {osp.realpath(inside)}, '
+            f'inside the input {in_root} (a symlink in the output tree?); '
             'choose a separate output root'
         )
     if osp.isdir(out_root) and os.listdir(out_root) and not force:
@@ -192,15 +242,25 @@ def convert_dataset(
     skip_bad=False,
     show_progress=True,
     polygons=None,
+    check=None,
+    allow_unknown=True,
 ):
     """Collect ``(label, image, out)`` pairs, then convert them."""
     from .label_maps import make_lut
 
     pairs = collect_pairs(root, out_root, splits)
-    prepare_output(out_root, root, force)
+    prepare_output(out_root, root, force, [out for _, _, out in pairs])
     lut, known = make_lut(table, num_ids)
     return convert_labels(
-        pairs, lut, known, nproc, skip_bad, show_progress, polygons
+        pairs,
+        lut,
+        known,
+        nproc,
+        skip_bad,
+        show_progress,
+        polygons,
+        check,
+        allow_unknown,
     )
 
 

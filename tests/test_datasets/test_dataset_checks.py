@@ -97,6 +97,42 @@ def test_bad_samples_stop_or_are_skipped_and_reported(data):
     assert tree_hash(data) == before
 
 
+def test_check_files_decodes_truncated_jpeg(data):
+    img = f'{data}/mapillary/training/images/m0.jpg'
+    with open(img, 'rb') as f:
+        head = f.read()
+    with open(img, 'wb') as f:
+        f.write(head[: len(head) * 2 // 3])
+    cfg = dict(
+        type='Mapillary19Dataset',
+        data_root=f'{data}/mapillary',
+        data_prefix=dict(
+            img_path='training/images',
+            seg_map_path='../mapillary19/training/labels',
+        ),
+        pipeline=[],
+    )
+    assert len(DATASETS.build(cfg)) == 2  # headers alone look fine
+    with pytest.raises(DatasetInputError) as err:
+        DATASETS.build(dict(cfg, check_files=True))
+    assert f'{osp.normpath(img)}: unreadable' in str(err.value)
+    assert 'truncated' in str(err.value)
+    dataset = DATASETS.build(dict(cfg, check_files=True, on_bad='skip'))
+    assert len(dataset) == 1
+
+
+def test_skipping_every_sample_names_the_dataset(data, tmp_path):
+    empty = tmp_path / 'no_labels'
+    empty.mkdir()
+    cfg = idd_cfg(data, on_bad='skip')
+    cfg['data_prefix']['seg_map_path'] = str(empty)
+    with pytest.raises(DatasetInputError) as err:
+        DATASETS.build(cfg)
+    text = str(err.value)
+    assert text.startswith('IDDDataset: on_bad="skip" skipped all 2 samples')
+    assert 'no label file' in text
+
+
 def test_uds_skips_bad_samples_in_every_source(data):
     from mmengine.config import Config
 

@@ -54,13 +54,29 @@ def write_label(path, ids):
     Image.fromarray(ids).save(path)
 
 
+def mapillary_palette(version):
+    """The class colours each released Mapillary label PNG carries."""
+    from mmseg.datasets import MapillaryDataset_v1, MapillaryDataset_v2
+
+    ds = MapillaryDataset_v1 if version == 'v1.2' else MapillaryDataset_v2
+    return [c for colour in ds.METAINFO['palette'] for c in colour]
+
+
+def write_mapillary_label(path, ids, version='v1.2'):
+    """A palette PNG as in the Mapillary download."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    img = Image.fromarray(ids, mode='L').convert('P')
+    img.putpalette(mapillary_palette(version))
+    img.save(path)
+
+
 @pytest.fixture
 def mapillary_root(tmp_path):
     root = tmp_path / 'mapillary'
     for split, names in (('training', ['a', 'b']), ('validation', ['c'])):
         for name in names:
             write_img(str(root / split / 'images' / f'{name}.jpg'))
-            write_label(
+            write_mapillary_label(
                 str(root / split / 'v1.2' / 'labels' / f'{name}.png'),
                 id_map(66, unknown=70),
             )
@@ -93,7 +109,11 @@ def test_mapillary_every_id(mapillary_root, tmp_path):
     before = tree_hash(mapillary_root)
     out = str(tmp_path / 'out')
     report = mapillary.convert(
-        mapillary_root, out, nproc=2, show_progress=False
+        mapillary_root,
+        out,
+        nproc=2,
+        show_progress=False,
+        unknown_ids_to_ignore=True,
     )
     assert report['converted'] == 3
     assert report['unknown_ids'] == {70: 3}  # 1 pixel in each of 3 maps
@@ -180,6 +200,7 @@ def test_bad_inputs_are_named_and_input_is_untouched(
         nproc=2,
         skip_bad=True,
         show_progress=False,
+        unknown_ids_to_ignore=True,
     )
     assert report['converted'] == 3
     assert [osp.basename(p) for p in report['missing']] == ['orphan.jpg']
@@ -192,7 +213,15 @@ def test_bad_inputs_are_named_and_input_is_untouched(
         mapillary.main([root, str(tmp_path / 'out3'), '--skip-bad'])
     with pytest.raises(LabelConversionError, match='inside the input'):
         mapillary.convert(root, osp.join(root, 'converted'))
-    mapillary.main([root, str(tmp_path / 'out3'), '--skip-bad', '--force'])
+    mapillary.main(
+        [
+            root,
+            str(tmp_path / 'out3'),
+            '--skip-bad',
+            '--force',
+            '--unknown-ids-to-ignore',
+        ]
+    )
     text = capsys.readouterr().out
     assert 'converted: 3 label maps' in text
     assert 'unknown ids (written as 255): 70: 3 px' in text
@@ -394,3 +423,158 @@ def test_cityscapes_coarse_every_id(tmp_path, capsys):
         cityscapes_coarse.main([str(root), out])
     with pytest.raises(SystemExit, match='wrong layout: .*train_extra'):
         cityscapes_coarse.main([str(tmp_path), str(tmp_path / 'x')])
+
+
+# ------------------------------------------------ defects on real files
+# Ids of one real Mapillary crop (mmseg's pseudo_mapillary_dataset):
+# v1.2 {17 building, 44 street light, 45 pole}, the same crop in v2.0
+# {27 building, 84 street light, 85 pole}.
+def crop_ids(a, b, c, shape=(8, 12)):
+    ids = np.full(shape, a, np.uint8)
+    ids[:, -4:-2] = b
+    ids[:, -2:] = c
+    return ids
+
+
+def single_label_root(tmp_path, ids, version, folder='v1.2'):
+    root = tmp_path / 'mapillary'
+    write_img(str(root / 'training' / 'images' / 'crop.jpg'))
+    write_mapillary_label(
+        str(root / 'training' / folder / 'labels' / 'crop.png'), ids, version
+    )
+    return str(root)
+
+
+def test_v12_label_with_its_palette_converts(tmp_path):
+    root = single_label_root(tmp_path, crop_ids(17, 44, 45), 'v1.2')
+    out = str(tmp_path / 'out')
+    report = mapillary.convert(
+        root, out, splits=('training',), show_progress=False
+    )
+    assert report['converted'] == 1 and report['unknown_ids'] == {}
+    got = np.asarray(Image.open(osp.join(out, 'training/labels/crop.png')))
+    assert set(np.unique(got)) == {2, 5, 255}  # building, pole, ignore
+
+
+def test_v20_label_is_refused_by_its_ids(tmp_path):
+    root = single_label_root(tmp_path, crop_ids(27, 84, 85), 'v2.0')
+    before = tree_hash(root)
+    with pytest.raises(LabelConversionError) as err:
+        mapillary.convert(
+            root, str(tmp_path / 'out'), ('training',), show_progress=False
+        )
+    msg = str(err.value)
+    assert 'crop.png' in msg and 'Mapillary Vistas v2.0 label' in msg
+    assert "'Building' in v2.0 but 'Sky' in v1.2" in msg
+    assert not osp.exists(osp.join(tmp_path, 'out', 'training', 'labels'))
+    assert tree_hash(root) == before
+
+
+def test_v20_label_without_high_ids_is_refused_by_its_palette(tmp_path):
+    # only ids < 66 (building, road): the ids alone cannot tell
+    root = single_label_root(tmp_path, crop_ids(27, 21, 21), 'v2.0')
+    with pytest.raises(LabelConversionError, match='palette is the v2.0'):
+        mapillary.convert(
+            root, str(tmp_path / 'out'), ('training',), show_progress=False
+        )
+    # asking for 255 does not make a v2.0 label convertible
+    with pytest.raises(LabelConversionError, match='v2.0 label'):
+        mapillary.convert(
+            root,
+            str(tmp_path / 'out2'),
+            ('training',),
+            show_progress=False,
+            unknown_ids_to_ignore=True,
+        )
+
+
+def test_high_ids_are_refused_unless_mapped_to_ignore(tmp_path, capsys):
+    # v1.2 palette (or none) but ids >= 66
+    ids = crop_ids(17, 84, 85)
+    root = single_label_root(tmp_path, ids, 'v1.2')
+    with pytest.raises(LabelConversionError) as err:
+        mapillary.convert(
+            root, str(tmp_path / 'out'), ('training',), show_progress=False
+        )
+    assert 'ids 84, 85 are not Mapillary v1.2 ids' in str(err.value)
+    assert '--unknown-ids-to-ignore' in str(err.value)
+    write_label(
+        osp.join(root, 'training', 'v1.2', 'labels', 'crop.png'), ids
+    )  # grayscale, no palette: same rule
+    with pytest.raises(LabelConversionError, match='ids 84, 85'):
+        mapillary.convert(
+            root, str(tmp_path / 'out1'), ('training',), show_progress=False
+        )
+    mapillary.main(
+        [
+            root,
+            str(tmp_path / 'out2'),
+            '--splits',
+            'training',
+            '--unknown-ids-to-ignore',
+        ]
+    )
+    assert 'unknown ids (written as 255): 84: 16 px, 85: 16 px' in (
+        capsys.readouterr().out
+    )
+
+
+def test_v20_folder_is_named_in_the_layout_error(tmp_path):
+    root = single_label_root(tmp_path, crop_ids(27, 84, 85), 'v2.0', 'v2.0')
+    with pytest.raises(LabelConversionError, match='v2.0/labels holds'):
+        mapillary.convert(root, str(tmp_path / 'out'), ('training',))
+
+
+def test_output_through_a_symlink_into_the_input_is_refused(
+    mapillary_root, tmp_path
+):
+    before = tree_hash(mapillary_root)
+    # the output root itself is a link into the input tree
+    link = tmp_path / 'looks_separate'
+    os.symlink(osp.join(mapillary_root, 'training'), link)
+    with pytest.raises(LabelConversionError, match='inside the input'):
+        mapillary.convert(mapillary_root, str(link), show_progress=False)
+    # a '..' detour
+    detour = osp.join(str(tmp_path), 'x', '..', 'mapillary', 'out')
+    with pytest.raises(LabelConversionError, match='inside the input'):
+        mapillary.convert(mapillary_root, detour, show_progress=False)
+    # a symlinked sub-folder of a separate output root
+    out = tmp_path / 'out'
+    out.mkdir()
+    os.symlink(osp.join(mapillary_root, 'training'), out / 'training')
+    with pytest.raises(LabelConversionError, match='a symlink in the output'):
+        mapillary.convert(
+            mapillary_root,
+            str(out),
+            force=True,
+            show_progress=False,
+            unknown_ids_to_ignore=True,
+        )
+    assert tree_hash(mapillary_root) == before
+
+
+def truncate(path):
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[: len(data) // 2])
+
+
+def test_truncated_jpeg_is_reported_by_the_converter(tmp_path):
+    shape = (64, 96)
+    root = tmp_path / 'mapillary'
+    img = str(root / 'training' / 'images' / 'crop.jpg')
+    os.makedirs(osp.dirname(img))
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (*shape, 3), np.uint8)).save(img)
+    truncate(img)
+    with Image.open(img) as f:
+        assert f.size == (96, 64)  # the header still reads
+    write_mapillary_label(
+        str(root / 'training' / 'v1.2' / 'labels' / 'crop.png'),
+        crop_ids(17, 44, 45, shape),
+    )
+    with pytest.raises(LabelConversionError, match='crop.jpg: unreadable'):
+        mapillary.convert(
+            str(root), str(tmp_path / 'out'), ('training',),
+            show_progress=False,
+        )  # fmt: skip

@@ -115,6 +115,19 @@ def _transform_types(dataset):
     return [type(t).__name__ for t in dataset.pipeline.transforms]
 
 
+def check_cityscapes_crop(pipeline):
+    """The crop keeps a whole 1024x2048 frame: mmdet's RandomCrop reads
+    ``crop_size`` as (width, height), so read it back by cropping."""
+    import numpy as np
+
+    (crop,) = [
+        t for t in pipeline.transforms if type(t).__name__ == 'RandomCrop'
+    ]
+    for h, w in ((2048, 4096), (1024, 2048), (512, 1024)):
+        out = crop(dict(img=np.zeros((h, w, 3), np.uint8), img_shape=(h, w)))
+        assert out['img'].shape[:2] == (min(h, 1024), min(w, 2048)), (h, w)
+
+
 @pytest.mark.parametrize('name', CONFIGS)
 def test_data_and_schedule(name):
     cfg = load(name)
@@ -148,6 +161,7 @@ def test_data_and_schedule(name):
         assert type(resize).__name__ == 'RandomResize'
         assert resize.ratio_range == (0.5, 2.0)
         assert 'RandomCrop' in train_types
+        check_cityscapes_crop(train.pipeline)
         # Fine-tuned from the COCO model of the same architecture.
         coco = name.replace('cityscapes', 'coco')
         assert osp.isfile(osp.join(CFG_DIR, coco))

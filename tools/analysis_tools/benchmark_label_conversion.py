@@ -36,7 +36,7 @@ def make_fixture(root, num, size, seed=0):
     blocks = (size[0] // 16, size[1] // 16)
     for i in range(num):
         # blocky maps compress like real label maps
-        ids = rng.integers(0, 70, blocks, dtype=np.uint8)
+        ids = rng.integers(0, 66, blocks, dtype=np.uint8)  # v1.2 ids
         ids = np.kron(ids, np.ones((16, 16), np.uint8))
         Image.fromarray(ids).save(osp.join(label_dir, f'{i:05d}.png'))
         image.save(osp.join(img_dir, f'{i:05d}.jpg'))

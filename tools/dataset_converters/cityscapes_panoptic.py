@@ -40,6 +40,7 @@ from sfseg.datasets import (
     check_missing,
     collect_nested_pairs,
     format_report,
+    image_size,
     prepare_output,
     run_tasks,
 )
@@ -85,10 +86,12 @@ def panoptic_one(task):
     try:
         with Image.open(label_path) as img:
             ids = np.asarray(img).astype(np.int64)
-        with Image.open(image_path) as img:
-            width, height = img.size
     except OSError as err:
         return dict(error=f'{label_path}: unreadable ({err})')
+    try:
+        height, width = image_size(image_path)
+    except OSError as err:
+        return dict(error=f'{image_path}: unreadable image ({err})')
     if ids.ndim != 2:
         return dict(error=f'{label_path}: not a single-channel id map')
     if ids.shape != (height, width):
@@ -173,7 +176,13 @@ def convert(
 ):
     """Convert ``splits``; returns the report dict (see module doc)."""
     pairs = collect_pairs(root, out_root, splits)
-    prepare_output(out_root, root, force)
+    # the image links of an earlier run point into the input on purpose
+    # (they are replaced, not written through): check their folders
+    outputs = {osp.join(out_root, 'annotations')}
+    for _, image, out in pairs:
+        split = osp.basename(osp.dirname(out))[len('panoptic_') :]
+        outputs |= {out, osp.join(out_root, f'images_{split}')}
+    prepare_output(out_root, root, force, sorted(outputs))
     missing = check_missing(pairs, skip_bad)
     table = segment_table()
     pairs = [p for p in pairs if p[0] is not None]

@@ -41,7 +41,7 @@ train_pipeline = [
     ),
     dict(
         type='RandomCrop',
-        crop_size=(1024, 2048),
+        crop_size=(2048, 1024),  # mmdet reads (width, height)
         crop_type='absolute',
         recompute_bbox=True,
         allow_negative_crop=True,
