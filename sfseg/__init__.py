@@ -32,6 +32,6 @@ _check_version('mmengine', mmengine.__version__, MMENGINE_MIN, MMENGINE_MAX)
 patch_checkpoint_loading()
 patch_cpu_distributed()
 
-from . import datasets, evaluation, models  # noqa: E402,F401  (registers)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401
 
 __all__ = ['__version__', 'version_info']

@@ -21,6 +21,7 @@ import os
 import os.path as osp
 
 import numpy as np
+import torch
 from mmengine.utils import track_progress
 from mmseg.datasets.transforms import RandomCrop
 from mmseg.registry import DATASETS, TRANSFORMS
@@ -112,6 +113,7 @@ class ClassUniformDataset(Dataset):
         )
         self.boost_classes = [int(c) for c in boost_classes]
         self.seed = seed
+        self._rng, self._rng_pid = None, None
         self._metainfo = self.dataset.metainfo
         num_classes = len(self._metainfo['classes'])
         bad = [c for c in self.boost_classes if not 0 <= c < num_classes]
@@ -194,16 +196,29 @@ class ClassUniformDataset(Dataset):
     def __len__(self):
         return len(self.dataset)
 
-    def _generator(self, idx):
-        # fresh but reproducible draws per call (works in worker processes)
-        return np.random.default_rng(
-            [
-                self.seed,
-                idx,
-                os.getpid(),
-                int.from_bytes(os.urandom(4), 'little'),
-            ]
-        )
+    def _generator(self, idx=None):
+        """This process's sampling stream.
+
+        Seeded from ``seed`` and torch's per-process seed, which
+        mmengine's ``worker_init_fn`` derives from the run's seed, the
+        rank and the worker id (and torch makes distinct per worker
+        otherwise): workers never repeat each other's draws, and a run
+        with the same seed draws the same samples, so a resumed run
+        repeats an uninterrupted one. A forked worker re-seeds its copy.
+        """
+        if self._rng is None or self._rng_pid != os.getpid():
+            self._rng = np.random.default_rng(
+                [self.seed, torch.initial_seed() % 2**63]
+            )
+            self._rng_pid = os.getpid()
+        return self._rng
+
+    def rng_state(self):
+        """The sampling stream's state (for ``SFRandomStateHook``)."""
+        return self._generator().bit_generator.state
+
+    def set_rng_state(self, state):
+        self._generator().bit_generator.state = state
 
     def draw(self, idx, rng):
         """``(dataset, index, centroid or None, class or None)``."""

@@ -20,7 +20,10 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000),
+    checkpoint=dict(type='SFCheckpointHook', by_epoch=False, interval=5000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
 )
+# Exact --resume: every rank's random streams go into the checkpoint, and
+# checkpoints are written so that a kill never leaves a truncated one.
+custom_hooks = [dict(type='SFRandomStateHook')]

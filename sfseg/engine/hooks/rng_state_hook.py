@@ -1,0 +1,203 @@
+"""Save and restore the random-number streams so ``--resume`` is exact.
+
+mmengine restores weights, optimiser, schedulers and the data position
+(it replays the skipped batches through the data loader, so worker-side
+augmentation repeats exactly), but re-seeds the main process: dropout and
+any augmentation that runs in the main process restart from iteration 0's
+stream, and the resumed run drifts from an uninterrupted one.
+
+``SFRandomStateHook`` stores, for every rank, the torch (CPU and CUDA),
+numpy and Python states, plus those of datasets that keep their own
+generator (``rng_state()`` / ``set_rng_state()``, e.g.
+``ClassUniformDataset``), in the checkpoint under ``'rng_states'``. The
+states are taken at the end of the iteration that is saved and put back
+just before the first batch after the skipped ones is drawn, which is
+where an uninterrupted run continues. Data loaders get their own torch
+generator, so creating an iterator (e.g. for validation) no longer draws
+from the global stream. Checkpoints without states resume with a warning.
+"""
+
+import random
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, get_world_size
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.logging import print_log
+from mmseg.registry import HOOKS
+
+KEY = 'rng_states'
+
+
+def _datasets(dataset):
+    """``dataset`` and every dataset it wraps."""
+    seen, todo = [], [dataset]
+    while todo:
+        item = todo.pop()
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        todo += list(getattr(item, 'datasets', None) or [])
+        todo += [getattr(item, name, None) for name in ('dataset',)]
+    return seen
+
+
+def _stateful(dataset):
+    return [d for d in _datasets(dataset) if hasattr(d, 'set_rng_state')]
+
+
+def capture(dataset=None):
+    """This process's random states (a picklable dict of plain values)."""
+    state = dict(
+        torch=torch.get_rng_state(),
+        numpy=np.random.get_state(),
+        python=random.getstate(),
+        datasets=[d.rng_state() for d in _stateful(dataset)],
+    )
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore(state, dataset=None):
+    torch.set_rng_state(state['torch'])
+    np.random.set_state(state['numpy'])
+    random.setstate(state['python'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+    for holder, value in zip(_stateful(dataset), state['datasets']):
+        holder.set_rng_state(value)
+
+
+class _RestoreBeforeBatch:
+    """Wraps the train loop's data iterator: after ``skip`` batches (the
+    ones mmengine replays on resume) it restores the saved states, then
+    hands out the next batch."""
+
+    def __init__(self, iterator, skip, restore_fn):
+        self._iterator = iterator
+        self._skip = skip
+        self._restore = restore_fn
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._skip == 0 and self._restore is not None:
+            self._restore()
+            self._restore = None
+        self._skip -= 1
+        return next(self._iterator)
+
+    def __getattr__(self, name):
+        return getattr(self._iterator, name)
+
+
+@HOOKS.register_module()
+class SFRandomStateHook(Hook):
+    """Exact resume: per-rank RNG states in the checkpoint (see module
+    doc). Add it as ``custom_hooks=[dict(type='SFRandomStateHook')]``."""
+
+    # before CheckpointHook (VERY_LOW), after the optimizer step
+    priority = 'LOW'
+
+    def __init__(self):
+        self._states = None
+        self._resumed = None
+
+    # ---------------------------------------------------------- saving
+    def _checkpoint_hook(self, runner):
+        hooks = [h for h in runner.hooks if isinstance(h, CheckpointHook)]
+        return hooks[0] if hooks else None
+
+    def _will_save(self, runner, by_epoch):
+        hook = self._checkpoint_hook(runner)
+        if hook is None or hook.by_epoch != by_epoch:
+            return False
+        if by_epoch:
+            step, last = runner.epoch + 1, self.is_last_train_epoch(runner)
+        else:
+            step, last = runner.iter + 1, self.is_last_train_iter(runner)
+        if hook.interval <= 0 or step < hook.save_begin:
+            return last and hook.save_last
+        every = (step - hook.save_begin) % hook.interval == 0
+        return every or (last and hook.save_last)
+
+    def _gather(self, runner):
+        mine = capture(self._train_dataset(runner))
+        states = all_gather_object(mine) if get_world_size() > 1 else [mine]
+        self._states = states
+
+    def after_train_iter(
+        self, runner, batch_idx, data_batch=None, outputs=None
+    ):
+        if self._will_save(runner, by_epoch=False):
+            self._gather(runner)
+
+    def after_train_epoch(self, runner):
+        if self._will_save(runner, by_epoch=True):
+            self._gather(runner)
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if self._states is not None:
+            checkpoint[KEY] = self._states
+
+    # -------------------------------------------------------- resuming
+    def _train_dataset(self, runner):
+        loop = runner.train_loop
+        loader = getattr(loop, 'dataloader', None)
+        return getattr(loader, 'dataset', None)
+
+    def after_load_checkpoint(self, runner, checkpoint):
+        if not runner._resume:  # load_from: weights only
+            return
+        states = checkpoint.get(KEY)
+        if not states:
+            print_log(
+                'SFRandomStateHook: the checkpoint holds no random states '
+                '(written without this hook); the resumed run continues '
+                'with fresh streams and will not repeat an uninterrupted '
+                'run exactly.',
+                logger='current',
+                level=30,
+            )
+            return
+        rank, world = get_rank(), get_world_size()
+        if len(states) != world:
+            print_log(
+                f'SFRandomStateHook: the checkpoint has states of '
+                f'{len(states)} ranks, this run has {world}; restoring '
+                'rank 0 states on every rank (not exact).',
+                logger='current',
+                level=30,
+            )
+        self._resumed = states[rank if len(states) == world else 0]
+        loop = runner.train_loop
+        dataset = self._train_dataset(runner)
+        if hasattr(loop, 'dataloader_iterator'):  # iteration-based
+            # mmengine sets loop._iter only after this hook: take the
+            # number of batches it will skip from the checkpoint
+            loop.dataloader_iterator = _RestoreBeforeBatch(
+                loop.dataloader_iterator,
+                checkpoint['meta']['iter'],
+                lambda: restore(self._resumed, dataset),
+            )
+
+    def before_train(self, runner):
+        # Iterators drawn later (validation, new epochs) take their base
+        # seed from a private generator instead of the global stream.
+        for loop_name in ('train_loop', 'val_loop', 'test_loop'):
+            loop = getattr(runner, f'_{loop_name}', None)
+            loader = getattr(loop, 'dataloader', None)
+            if isinstance(loader, torch.utils.data.DataLoader):
+                if loader.generator is None:
+                    loader.generator = torch.Generator().manual_seed(
+                        runner.seed or 0
+                    )
+
+    def before_train_epoch(self, runner):
+        if self._resumed is not None and not hasattr(
+            runner.train_loop, 'dataloader_iterator'
+        ):  # epoch-based: the epoch's iterator is created after this hook
+            restore(self._resumed, self._train_dataset(runner))
+            self._resumed = None
