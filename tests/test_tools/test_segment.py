@@ -12,7 +12,7 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 from segment import main, segment  # noqa: E402
 
 CFG = osp.join(
-    REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-600_toy-city-128x256.py'
+    REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 )
 
 

@@ -16,7 +16,7 @@ import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CFG = osp.join(
-    REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-600_toy-city-128x256.py'
+    REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 )
 BIN = osp.dirname(sys.executable)
 

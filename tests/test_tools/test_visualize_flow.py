@@ -15,7 +15,7 @@ CONFIGS = {
         'configs/sfnet/sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
         3,
     ),
-    'lite': ('configs/toy/sfnet-lite_r18-d32_1xb4-600_toy-city-128x256.py', 2),
+    'lite': ('configs/toy/sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py', 2),
 }
 
 

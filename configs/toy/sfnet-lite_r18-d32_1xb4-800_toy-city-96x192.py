@@ -1,11 +1,14 @@
 # Demo / smoke-test config: SFNet-Lite-R18 trained from scratch on the
 # procedural toy driving set (tools/dataset_converters/toy_driving.py) on
-# CPU. Plain BN, whole-image evaluation with mmseg's IoUMetric.
+# CPU. Plain BN, whole-image evaluation with mmseg's IoUMetric. Sized for a
+# 2-core CPU: 96x192 crops and no photometric distortion (the toy classes
+# are told apart by colour) reach the mIoU of 600 iterations at 128x256
+# in less time.
 _base_ = [
     '../_base_/models/sfnet-lite_r18.py',
     'mmseg::_base_/default_runtime.py',
 ]
-crop_size = (128, 256)
+crop_size = (96, 192)
 norm_cfg = dict(type='BN', requires_grad=True)
 data_root = 'data/toy_city/'
 dataset_type = 'CityscapesDataset'
@@ -26,7 +29,6 @@ train_pipeline = [
     ),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
@@ -67,7 +69,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
-max_iters = 600
+max_iters = 800
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
@@ -92,10 +94,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
+    checkpoint=dict(
+        type='SFCheckpointHook', by_epoch=False, interval=max_iters
+    ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
 )
+# Exact --resume: every rank's random streams go into the checkpoint, and
+# checkpoints are written so that a kill never leaves a truncated one.
+custom_hooks = [dict(type='SFRandomStateHook')]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
