@@ -48,7 +48,11 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
 from get_flops import count_flops  # noqa: E402
 
 from sfseg.models.layers import set_grid_cache  # noqa: E402
-from sfseg.utils import prepare_for_inference, resolve_config  # noqa: E402
+from sfseg.utils import (  # noqa: E402
+    cpu_info,  # noqa: E402
+    prepare_for_inference,
+    resolve_config,
+)
 
 PEERS = {
     'BiSeNetV1-R18': 'bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb4-160k_'
@@ -267,6 +271,38 @@ def build(path):
     return MODELS.build(cfg.model), cfg
 
 
+def skipped_variants(variants, device, force_bf16=False):
+    """``{variant: reason}`` for variants this CPU cannot run natively.
+
+    bf16 without AVX-512 BF16 / AMX is emulated and several times slower
+    than fp32, so timing it would only mislead.
+    """
+    skipped = {}
+    if (
+        'bf16' in variants
+        and device.type == 'cpu'
+        and not force_bf16
+        and not cpu_info.has_native_bf16()
+    ):
+        skipped['bf16'] = (
+            f'skipped: no native bf16 on {cpu_info.cpu_model()} '
+            f'({", ".join(cpu_info.isa_extensions()) or "no AVX2"}); '
+            '--force-bf16 times the emulated path'
+        )
+    return skipped
+
+
+def allocator():
+    """The malloc in use, as far as the environment tells."""
+    preload = os.environ.get('LD_PRELOAD', '')
+    for name in ('jemalloc', 'tcmalloc', 'mimalloc'):
+        if name in preload:
+            return name
+    return 'glibc' + (
+        ' (tuned)' if os.environ.get('MALLOC_TRIM_THRESHOLD_') else ''
+    )
+
+
 def benchmark(args):
     register_all_modules(init_default_scope=True)
     torch.set_num_threads(args.threads)
@@ -280,6 +316,7 @@ def benchmark(args):
     ]
     if args.peers:
         entries += [(n, mmseg_config(rel)) for n, rel in PEERS.items()]
+    skipped = skipped_variants(args.variants, device, args.force_bf16)
     peak_start = matmul_peak(device=device)
     rows, runners = {}, []
     tmp = tempfile.TemporaryDirectory()
@@ -303,6 +340,8 @@ def benchmark(args):
             runner.row = name
             runners.append(runner)
         for variant in args.variants:
+            if variant in skipped:
+                continue
             runner = make_runners(
                 name, model, variant, x, tmp.name, args.threads
             )
@@ -365,6 +404,12 @@ def benchmark(args):
         rounds=args.rounds,
         matmul_gflops=peak,
         malloc_tuned=bool(os.environ.get('MALLOC_TRIM_THRESHOLD_')),
+        allocator=allocator(),
+        cpu=cpu_info.describe(),
+        cpu_model=cpu_info.cpu_model(),
+        isa=cpu_info.isa_extensions(),
+        native_bf16=cpu_info.has_native_bf16(),
+        skipped=skipped,
         torch=torch.__version__,
         rows=list(rows.values()),
     )
@@ -375,7 +420,8 @@ def to_markdown(result):
         f'Input 1x3x{result["shape"][0]}x{result["shape"][1]}, '
         f'{result["threads"]} threads, {result["rounds"]} interleaved '
         f'rounds, fp32 matmul peak {result["matmul_gflops"]:.0f} GFLOP/s, '
-        f'tuned malloc: {result["malloc_tuned"]}, torch {result["torch"]}. '
+        f'allocator: {result["allocator"]}, torch {result["torch"]}. '
+        f'CPU: {result["cpu"]}. '
         'mIoU and GPU FPS are quoted (paper / official README / mmseg '
         'model zoo), not measured here.',
         '',
@@ -398,6 +444,8 @@ def to_markdown(result):
                 f'{100 * v["argmax_agreement"]:.2f}% | {row["miou"]} | '
                 f'{row["quoted_fps"]} |'
             )
+    for variant, reason in result.get('skipped', {}).items():
+        lines.append(f'| all | | | | {variant} | {reason} |' + ' |' * 9)
     return '\n'.join(lines) + '\n'
 
 
@@ -460,6 +508,11 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         '--official-root', help='local lxtGH/SFSegNets clone to compare with'
+    )
+    parser.add_argument(
+        '--force-bf16',
+        action='store_true',
+        help='time bf16 even on a CPU without native bf16 (emulated, slow)',
     )
     parser.add_argument('--out-dir', default='work_dirs/benchmark')
     return parser.parse_args(argv)
