@@ -1,0 +1,3 @@
+from .ohem_cross_entropy import SFOhemCrossEntropy
+
+__all__ = ['SFOhemCrossEntropy']
