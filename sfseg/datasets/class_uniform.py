@@ -196,7 +196,7 @@ class ClassUniformDataset(Dataset):
     def __len__(self):
         return len(self.dataset)
 
-    def _generator(self, idx=None):
+    def _generator(self):
         """This process's sampling stream.
 
         Seeded from ``seed`` and torch's per-process seed, which
@@ -237,7 +237,7 @@ class ClassUniformDataset(Dataset):
     def __getitem__(self, idx):
         if not self._fully_initialized:
             self.full_init()
-        source, index, centroid, cls = self.draw(idx, self._generator(idx))
+        source, index, centroid, cls = self.draw(idx, self._generator())
         info = source.get_data_info(index)
         info['centroid'] = centroid
         info['centroid_class'] = cls

@@ -4,8 +4,8 @@ Reads source label PNGs, maps their ids through a lookup table, writes the
 results under a *separate* output root (the input tree is only read, and
 paths are compared after resolving symlinks and ``..``), decodes every
 image fully and checks its size against the label, and reports converted
-files, unknown ids (refused, or mapped to 255 with pixel counts when the
-caller allows it) and missing / bad files.
+files, unknown ids (mapped to 255, with pixel counts, unless the
+converter's check refuses them) and missing / bad files.
 """
 
 import os
@@ -52,9 +52,9 @@ def image_size(path):
 
 
 def _convert_one(task):
-    """Worker: ``(label, image, out, lut, known, polygons, check, allow)``
-    -> result dict."""
-    label_path, image_path, out_path, lut, known, polygons, check, allow = task
+    """Worker: ``(label, image, out, lut, known, polygons, check)`` ->
+    result dict."""
+    label_path, image_path, out_path, lut, known, polygons, check = task
     try:
         ids, palette, unknown_names = _read_ids(label_path, polygons)
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -80,7 +80,7 @@ def _convert_one(task):
     if unknown_names:  # drawn as 255 already; not an unknown id
         unknown.pop(255, None)
     if check is not None:
-        problem = check(counts, palette, unknown, allow)
+        problem = check(counts, palette, unknown)
         if problem:
             return dict(error=f'{label_path}: {problem}')
     os.makedirs(osp.dirname(out_path), exist_ok=True)
@@ -97,23 +97,22 @@ def convert_labels(
     show_progress=True,
     polygons=None,
     check=None,
-    allow_unknown=True,
 ):
     """Convert ``pairs`` of ``(label, image, out)`` paths.
 
     ``label`` None means the image has no label: reported as missing (an
     error unless ``skip_bad``). Labels ending in ``.json`` are polygon
     annotations drawn with ``polygons = (name_to_id, background_id)``.
-    ``check(counts, palette, unknown, allow_unknown)`` (a module-level
-    function, it runs in the workers) may refuse a label by returning a
-    message, e.g. a label of another dataset version.
+    ``check(counts, palette, unknown)`` (picklable: it runs in the
+    workers) may refuse a label by returning a message, e.g. a label of
+    another dataset version.
     Returns a report dict with ``converted``, ``unknown_ids`` (id ->
     pixels), ``unknown_labels`` (polygon label name -> objects),
     ``missing`` and ``bad`` lists.
     """
     missing = check_missing(pairs, skip_bad)
     tasks = [
-        (label, image, out, lut, known, polygons, check, allow_unknown)
+        (label, image, out, lut, known, polygons, check)
         for label, image, out in pairs
         if label is not None
     ]
@@ -243,7 +242,6 @@ def convert_dataset(
     show_progress=True,
     polygons=None,
     check=None,
-    allow_unknown=True,
 ):
     """Collect ``(label, image, out)`` pairs, then convert them."""
     from .label_maps import make_lut
@@ -260,7 +258,6 @@ def convert_dataset(
         show_progress,
         polygons,
         check,
-        allow_unknown,
     )
 
 

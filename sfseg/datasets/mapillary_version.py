@@ -45,14 +45,15 @@ def palette_version(palette):
     return None
 
 
-def check_mapillary_v1_label(counts, palette, unknown, allow_unknown):
+def check_mapillary_v1_label(counts, palette, unknown, allow_unknown=False):
     """Why a label cannot be a v1.2 label, or ``None``.
 
     Args:
         counts (np.ndarray): pixel count per id (256 entries).
         palette (list | None): the PNG's palette.
         unknown (dict): ids >= 66 present -> pixel counts.
-        allow_unknown (bool): the user asked to write ids >= 66 as 255.
+        allow_unknown (bool): the user asked to write ids >= 66 as 255
+            (bind it with ``functools.partial``).
     """
     if palette_version(palette) == 'v2.0':
         (_, v1_names), (_, v2_names) = _palettes()

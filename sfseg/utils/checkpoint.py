@@ -154,8 +154,6 @@ def allowlisted(filename):
     with torch.serialization.safe_globals(list(checkpoint_allowlist())):
         try:
             yield
-        except UntrustedCheckpointError:
-            raise
         except pickle.UnpicklingError as err:
             raise UntrustedCheckpointError(_refusal(filename, err)) from None
 

@@ -9,17 +9,19 @@ from benchmark import main, skipped_variants  # noqa: E402
 
 from sfseg.utils import cpu_info  # noqa: E402
 
+LITE_R18 = osp.join(
+    REPO,
+    'configs',
+    'sfnet_lite',
+    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+)
+
 
 def test_benchmark_writes_table_json_and_plot(tmp_path):
     out = tmp_path / 'bench'
     main(
         [
-            osp.join(
-                REPO,
-                'configs',
-                'sfnet_lite',
-                'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
-            ),
+            LITE_R18,
             '--variants',
             'eager',
             'nocache',
@@ -95,12 +97,7 @@ def test_bf16_is_skipped_without_native_bf16(monkeypatch, tmp_path):
     out = tmp_path / 'bench'
     main(
         [
-            osp.join(
-                REPO,
-                'configs',
-                'sfnet_lite',
-                'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
-            ),
+            LITE_R18,
             '--variants',
             'eager',
             'bf16',

@@ -15,6 +15,7 @@ output pixel).
 import argparse
 import os
 import os.path as osp
+import textwrap
 
 import matplotlib
 
@@ -71,19 +72,8 @@ def overlay(img_rgb, labels, palette, opacity=0.5):
 
 
 def panel_title(text, width=48):
-    """Wrap a long module path onto several lines at its dots, so the
-    title fits above its panel."""
-    parts = []
-    for part in text.replace('.', '.\0').replace(' ', ' \0').split('\0'):
-        parts += [part[i : i + width] for i in range(0, len(part), width)]
-    lines, line = [], ''
-    for part in parts:
-        if line and len(line) + len(part) > width:
-            lines.append(line.rstrip())
-            line = ''
-        line += part
-    lines.append(line.rstrip())
-    return '\n'.join(lines)
+    """Wrap a long title onto lines that fit above its panel."""
+    return '\n'.join(textwrap.wrap(text, width))
 
 
 def make_figure(img_rgb, seg_overlay, records, step=None):

@@ -13,6 +13,7 @@ them wrong classes. ``--unknown-ids-to-ignore`` writes ids >= 66 of labels
 without a v2.0 palette as 255 instead (reported with pixel counts).
 """
 
+import functools
 import os
 import os.path as osp
 
@@ -90,8 +91,9 @@ def convert(
         force,
         skip_bad,
         show_progress,
-        check=check_mapillary_v1_label,
-        allow_unknown=unknown_ids_to_ignore,
+        check=functools.partial(
+            check_mapillary_v1_label, allow_unknown=unknown_ids_to_ignore
+        ),
     )
 
 

@@ -130,21 +130,19 @@ def is_stdc_alias(key, state_dict, prefix=''):
     return False
 
 
-def map_backbone_key(key, family, state_dict=None, prefix=''):
+def map_backbone_key(key, family, state_dict, prefix=''):
     """Official backbone key (no ``backbone.``/``layer0`` wrapper removed)
     -> sfseg backbone-level key, or None to drop it.
 
-    Only the exact official names of unused tensors are dropped; with
-    ``state_dict`` (the whole official dict, keys under ``prefix``), STDC
-    aliases are dropped only when they repeat a ``features`` tensor.
+    Only the exact official names of unused tensors are dropped; STDC
+    aliases only when they repeat a ``features`` tensor of ``state_dict``
+    (the whole official dict, keys under ``prefix``).
     Anything else keeps a key the reference check reports as unknown.
     """
     if 'stdc' in family:
         if STDC_CLASSIFIER.fullmatch(key):
             return None
-        if STDC_ALIAS.fullmatch(key) and (
-            state_dict is None or is_stdc_alias(key, state_dict, prefix)
-        ):
+        if is_stdc_alias(key, state_dict, prefix):
             return None
         return map_stdc_key(
             key, STDC_LAYERS['stdc2' if '2' in family else 'stdc1']

@@ -38,7 +38,7 @@ def _datasets(dataset):
             continue
         seen.append(item)
         todo += list(getattr(item, 'datasets', None) or [])
-        todo += [getattr(item, name, None) for name in ('dataset',)]
+        todo.append(getattr(item, 'dataset', None))
     return seen
 
 
@@ -111,17 +111,20 @@ class SFRandomStateHook(Hook):
         return hooks[0] if hooks else None
 
     def _will_save(self, runner, by_epoch):
+        """Whether the CheckpointHook saves at this step, by its own
+        (mmengine's) schedule test."""
         hook = self._checkpoint_hook(runner)
         if hook is None or hook.by_epoch != by_epoch:
             return False
         if by_epoch:
-            step, last = runner.epoch + 1, self.is_last_train_epoch(runner)
+            every = hook.every_n_epochs(runner, hook.interval, hook.save_begin)
+            last = hook.is_last_train_epoch(runner)
         else:
-            step, last = runner.iter + 1, self.is_last_train_iter(runner)
-        if hook.interval <= 0 or step < hook.save_begin:
-            return last and hook.save_last
-        every = (step - hook.save_begin) % hook.interval == 0
-        return every or (last and hook.save_last)
+            every = hook.every_n_train_iters(
+                runner, hook.interval, hook.save_begin
+            )
+            last = hook.is_last_train_iter(runner)
+        return every or (hook.save_last and last)
 
     def _gather(self, runner):
         mine = capture(self._train_dataset(runner))
