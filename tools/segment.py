@@ -1,128 +1,326 @@
 """Segment an image, a folder of images or a video and write overlays.
 
     python tools/segment.py INPUT CONFIG CHECKPOINT --out-dir OUT
+    mim run sfseg segment INPUT CONFIG CHECKPOINT --out-dir OUT
 
-Images and folders go through mmseg's ``MMSegInferencer``: colour overlays
-in ``OUT/vis`` and label maps in ``OUT/pred``. Videos (.mp4, .avi, .mov,
-.mkv) are read frame by frame and written to ``OUT/<name>_overlay.mp4``.
+Images: ``OUT/vis/<stem>.png`` (colour overlay) and
+``OUT/pred/<stem>_pred.png`` (class index per pixel), named after each
+input; folders are walked recursively and their sub-folders mirrored.
+In a folder a broken or too small image is reported and skipped
+(``--no-skip-bad`` stops instead); the run ends with a summary, and the
+exit status is 1 if anything was skipped. Class names are written on
+overlays of images up to 4 megapixels. Images whose long side exceeds
+``--max-size`` are segmented at that size and the labels scaled back
+(nearest), which bounds the memory; the peak memory is printed.
+Videos (.mp4, .avi, .mov, .mkv) go to ``OUT/<name>_overlay.mp4`` with
+the frames per second printed. CONFIG may be a file, an sfseg config name
+or ``sfseg::<folder>/<name>.py``; the checkpoint must fit the config.
 """
 
 import argparse
 import os
 import os.path as osp
+import sys
+import time
+from dataclasses import dataclass, field
 
 import cv2
+import numpy as np
+import torch
+from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
-from mmseg.apis import MMSegInferencer
+from mmseg.structures import SegDataSample
 
-from sfseg.utils import exit_on_untrusted_checkpoint, resolve_config
+from sfseg.apis import (
+    InputImageError,
+    SFSegInferencer,
+    check_min_size,
+    fit_max_size,
+    read_image,
+)
+from sfseg.utils import exit_on_user_error
+from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
-IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+DEFAULT_MAX_SIZE = 4096
+LABELS_MAX_PIXELS = 2048 * 2048
 
 
-def segment_images(inferencer, path, out_dir, opacity):
-    """Overlays for one image or every image of a folder; returns count."""
-    if osp.isdir(path):
-        files = sorted(
-            osp.join(path, f)
-            for f in os.listdir(path)
-            if f.lower().endswith(IMAGE_EXTS)
+@dataclass
+class Report:
+    """What a run did: ``done`` inputs, ``skipped`` (input, reason)."""
+
+    kind: str
+    done: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    peak_bytes: int = 0
+    peak_input: str = ''
+    fps: float = 0.0
+    model_fps: float = 0.0
+
+
+def list_images(path):
+    """``[(file, relative stem)]`` of an image or a folder (recursive)."""
+    if not osp.isdir(path):
+        return [(path, osp.splitext(osp.basename(path))[0])]
+    found = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(IMAGE_EXTS):
+                file = osp.join(root, name)
+                found.append((file, osp.splitext(osp.relpath(file, path))[0]))
+    if not found:
+        raise InputImageError(
+            f'no images ({", ".join(IMAGE_EXTS)}) in folder {path}'
         )
-        if not files:
-            raise FileNotFoundError(
-                f'no images ({", ".join(IMAGE_EXTS)}) in folder {path}'
+    seen = {}
+    for file, stem in found:
+        if stem in seen:
+            raise InputImageError(
+                f'{seen[stem]} and {file} would write the same outputs '
+                f'({stem}.png); rename one of them'
             )
-    else:
-        files = [path]
-    inferencer(
-        files,
-        out_dir=out_dir,
-        img_out_dir='vis',
-        pred_out_dir='pred',
-        opacity=opacity,
+        seen[stem] = file
+    return found
+
+
+def predict_labels(inferencer, img, max_size):
+    """``H x W`` class indices for a BGR image at its own size."""
+    h, w = img.shape[:2]
+    small = fit_max_size(img, max_size)
+    sample = inferencer(small, return_datasamples=True)
+    sample = sample[0] if isinstance(sample, list) else sample
+    labels = sample.pred_sem_seg.data[0].cpu().numpy()
+    del sample  # the logits are the largest array of the run
+    labels = labels.astype(np.uint8 if labels.max() < 256 else np.uint16)
+    if labels.shape != (h, w):
+        labels = cv2.resize(labels, (w, h), interpolation=cv2.INTER_NEAREST)
+    return labels
+
+
+def blend(img, labels, palette, alpha):
+    """RGB overlay as mmseg's visualiser blends it without class names
+    (``image * (1 - alpha) + colour * alpha``, black for labels outside
+    the palette), in numpy: the visualiser renders through matplotlib,
+    which needs gigabytes and minutes for a 24-megapixel image."""
+    lut = np.zeros((max(256, len(palette)), 3), np.uint8)
+    lut[: len(palette)] = palette
+    colour = lut[labels]
+    return (img[:, :, ::-1] * (1 - alpha) + colour * alpha).astype(np.uint8)
+
+
+def draw_overlay(visualizer, img, labels, name, with_labels=True):
+    """RGB overlay of ``labels`` on a BGR image; class names are drawn
+    (mmseg's visualiser) on images up to ``LABELS_MAX_PIXELS``."""
+    if not with_labels or labels.size > LABELS_MAX_PIXELS:
+        meta = visualizer.dataset_meta
+        return blend(img, labels, meta['palette'], visualizer.alpha)
+    sample = SegDataSample(
+        pred_sem_seg=PixelData(data=torch.from_numpy(labels[None].astype(int)))
     )
-    return len(files)
+    visualizer.add_datasample(
+        name, img[:, :, ::-1], sample, draw_gt=False, with_labels=True
+    )
+    return visualizer.get_image()
 
 
-def segment_video(inferencer, path, out_dir, opacity):
-    """Write ``<name>_overlay.mp4``; returns the number of frames."""
+def _write_png(path, array):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, array):
+        raise OSError(f'cannot write {path}')
+
+
+def _prepare_visualizer(inferencer, opacity):
+    visualizer = inferencer.visualizer
+    visualizer.set_dataset_meta(**inferencer.model.dataset_meta)
+    visualizer.alpha = opacity
+    return visualizer
+
+
+def segment_images(inferencer, path, out_dir, opacity, skip_bad, max_size):
+    """Overlays and label maps for an image or a folder (see module)."""
+    report = Report('images')
+    images = list_images(path)
+    visualizer = _prepare_visualizer(inferencer, opacity)
+    progress = ProgressBar(len(images)) if len(images) > 1 else None
+    for file, stem in images:
+        reset_peak_memory()
+        try:
+            img = read_image(file)
+            check_min_size(img, file)
+        except InputImageError as err:
+            if not skip_bad:
+                raise
+            report.skipped.append((file, str(err)))
+        else:
+            labels = predict_labels(inferencer, img, max_size)
+            overlay = draw_overlay(visualizer, img, labels, stem)
+            _write_png(
+                osp.join(out_dir, 'vis', stem + '.png'), overlay[..., ::-1]
+            )
+            _write_png(osp.join(out_dir, 'pred', stem + '_pred.png'), labels)
+            report.done.append(file)
+            peak = peak_memory_bytes()
+            if peak > report.peak_bytes:
+                report.peak_bytes, report.peak_input = peak, file
+        if progress is not None:
+            progress.update()
+    return report
+
+
+def segment_video(inferencer, path, out_dir, opacity, max_size):
+    """Write ``<name>_overlay.mp4``; frames per second in the report."""
     reader = cv2.VideoCapture(path)
     if not reader.isOpened():
-        raise OSError(f'cannot open video {path}')
+        raise InputImageError(f'{path}: cannot open video')
     fps = reader.get(cv2.CAP_PROP_FPS) or 25.0
     total = int(reader.get(cv2.CAP_PROP_FRAME_COUNT))
     name = osp.splitext(osp.basename(path))[0]
     out_file = osp.join(out_dir, f'{name}_overlay.mp4')
     os.makedirs(out_dir, exist_ok=True)
-    visualizer = inferencer.visualizer
-    visualizer.set_dataset_meta(**inferencer.model.dataset_meta)
-    visualizer.alpha = opacity
-    writer, frames = None, 0
+    visualizer = _prepare_visualizer(inferencer, opacity)
+    report = Report('video')
+    writer, model_time = None, 0.0
     progress = ProgressBar(total) if total > 0 else None
+    start = time.perf_counter()
+    reset_peak_memory()
     try:
         while True:
             ok, frame = reader.read()
             if not ok:
                 break
-            pred = inferencer(frame, return_datasamples=True)
-            pred = pred[0] if isinstance(pred, list) else pred
-            visualizer.add_datasample(
-                name, frame[:, :, ::-1], pred, draw_gt=False, with_labels=False
-            )
-            vis = visualizer.get_image()[:, :, ::-1]  # RGB -> BGR
+            tick = time.perf_counter()
+            labels = predict_labels(inferencer, frame, max_size)
+            model_time += time.perf_counter() - tick
+            vis = draw_overlay(visualizer, frame, labels, name, False)
             if writer is None:
                 h, w = vis.shape[:2]
                 writer = cv2.VideoWriter(
                     out_file, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h)
                 )
-            writer.write(vis)
-            frames += 1
+            writer.write(np.ascontiguousarray(vis[:, :, ::-1]))
+            report.done.append(f'{path}#{len(report.done)}')
             if progress is not None:
                 progress.update()
     finally:
         reader.release()
         if writer is not None:
             writer.release()
-    if frames == 0:
-        raise OSError(f'no frames could be read from {path}')
-    return frames
+    if not report.done:
+        raise InputImageError(f'{path}: no frames could be read')
+    frames = len(report.done)
+    report.fps = frames / (time.perf_counter() - start)
+    report.model_fps = frames / model_time
+    report.peak_bytes, report.peak_input = peak_memory_bytes(), path
+    return report
 
 
-def segment(path, config, checkpoint, out_dir, device='cpu', opacity=0.5):
+def segment(
+    path,
+    config,
+    checkpoint,
+    out_dir,
+    device='cpu',
+    opacity=0.5,
+    skip_bad=None,
+    max_size=DEFAULT_MAX_SIZE,
+    fast=None,
+):
+    """Segment ``path``; return a :class:`Report`.
+
+    ``skip_bad`` defaults to on for folders and off for a single image.
+    """
     if not osp.exists(path):
-        raise FileNotFoundError(f'input not found: {path}')
-    inferencer = MMSegInferencer(
-        model=resolve_config(config), weights=checkpoint, device=device
+        raise InputImageError(f'input not found: {path}')
+    inferencer = SFSegInferencer(
+        config,
+        weights=checkpoint,
+        device=device,
+        fast=fast,
+        show_progress=False,
     )
     if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
-        return 'video', segment_video(inferencer, path, out_dir, opacity)
-    return 'images', segment_images(inferencer, path, out_dir, opacity)
+        return segment_video(inferencer, path, out_dir, opacity, max_size)
+    if skip_bad is None:
+        skip_bad = osp.isdir(path)
+    return segment_images(
+        inferencer, path, out_dir, opacity, skip_bad, max_size
+    )
+
+
+def summary(report, out_dir):
+    """The lines printed at the end of a run."""
+    gib = report.peak_bytes / 2**30
+    if report.kind == 'video':
+        lines = [
+            f'{len(report.done)} frames segmented to {out_dir}: '
+            f'{report.fps:.2f} frames/s with drawing and encoding, '
+            f'{report.model_fps:.2f} frames/s model only'
+        ]
+    else:
+        lines = [
+            f'{len(report.done)} images segmented, {len(report.skipped)} '
+            f'skipped; overlays in {osp.join(out_dir, "vis")}, label maps '
+            f'in {osp.join(out_dir, "pred")}'
+        ]
+        lines += [
+            'skipped ' + (why if why.startswith(file) else f'{file}: {why}')
+            for file, why in report.skipped
+        ]
+    if report.peak_input:
+        lines.append(
+            f'peak memory {gib:.2f} GiB (resident, while segmenting '
+            f'{report.peak_input})'
+        )
+    return lines
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('input', help='image, folder of images or video')
-    parser.add_argument('config')
+    parser.add_argument('config', help='config file, name or sfseg::name')
     parser.add_argument('checkpoint')
     parser.add_argument('--out-dir', required=True)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--opacity', type=float, default=0.5)
+    parser.add_argument(
+        '--skip-bad',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='report and skip unreadable or too small images '
+        '(default: on for folders, off for a single image)',
+    )
+    parser.add_argument(
+        '--max-size',
+        type=int,
+        default=DEFAULT_MAX_SIZE,
+        help='segment images with a longer side at this size '
+        f'(default {DEFAULT_MAX_SIZE}; 0: never shrink)',
+    )
+    parser.add_argument(
+        '--fast',
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help='BN folding + channels-last (default: on CPU)',
+    )
     args = parser.parse_args(argv)
-    kind, count = segment(
+    report = segment(
         args.input,
         args.config,
         args.checkpoint,
         args.out_dir,
-        args.device,
-        args.opacity,
+        device=args.device,
+        opacity=args.opacity,
+        skip_bad=args.skip_bad,
+        max_size=args.max_size,
+        fast=args.fast,
     )
-    print(
-        f'\n{count} {"frames" if kind == "video" else "images"} '
-        f'segmented; overlays in {args.out_dir}'
-    )
+    print('\n' + '\n'.join(summary(report, args.out_dir)))
+    return 1 if report.skipped else 0
 
 
 if __name__ == '__main__':
-    with exit_on_untrusted_checkpoint():
-        main()
+    with exit_on_user_error():
+        sys.exit(main())

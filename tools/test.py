@@ -8,7 +8,7 @@ from mmengine.runner import Runner
 
 from sfseg.utils import (
     add_common_args,
-    exit_on_untrusted_checkpoint,
+    exit_on_user_error,
     load_runner_config,
 )
 
@@ -38,7 +38,11 @@ def main():
     if not os.path.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint not found: {args.checkpoint}')
     cfg = load_runner_config(
-        args.config, args.cfg_options, args.work_dir, args.launcher
+        args.config,
+        args.cfg_options,
+        args.work_dir,
+        args.launcher,
+        data_root=args.data_root,
     )
     cfg.load_from = args.checkpoint
     if args.show_dir:
@@ -62,5 +66,5 @@ def main():
 
 
 if __name__ == '__main__':
-    with exit_on_untrusted_checkpoint():
+    with exit_on_user_error():
         main()

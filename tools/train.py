@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from sfseg.utils import (
     add_common_args,
-    exit_on_untrusted_checkpoint,
+    exit_on_user_error,
     load_runner_config,
 )
 
@@ -37,7 +37,11 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_runner_config(
-        args.config, args.cfg_options, args.work_dir, args.launcher
+        args.config,
+        args.cfg_options,
+        args.work_dir,
+        args.launcher,
+        data_root=args.data_root,
     )
     if args.amp:
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
@@ -54,5 +58,5 @@ def main():
 
 
 if __name__ == '__main__':
-    with exit_on_untrusted_checkpoint():
+    with exit_on_user_error():
         main()

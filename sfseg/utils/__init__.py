@@ -2,7 +2,6 @@ from .checkpoint import (
     TRUST_ENV,
     UntrustedCheckpointError,
     allowlist_names,
-    exit_on_untrusted_checkpoint,
     load_checkpoint_file,
     patch_checkpoint_loading,
 )
@@ -13,16 +12,32 @@ from .deploy import (
     prepare_for_inference,
 )
 from .runner_config import (
+    ConfigNotFoundError,
     add_common_args,
+    config_roots,
     load_runner_config,
     resolve_config,
+    set_data_root,
 )
+from .strict_loading import (
+    CheckpointMismatchError,
+    check_state_dict,
+    load_weights_strictly,
+)
+from .user_errors import SFSegUserError, exit_on_user_error
 
 __all__ = [
+    'CheckpointMismatchError',
+    'ConfigNotFoundError',
+    'SFSegUserError',
+    'check_state_dict',
+    'config_roots',
+    'load_weights_strictly',
+    'set_data_root',
     'TRUST_ENV',
     'UntrustedCheckpointError',
     'allowlist_names',
-    'exit_on_untrusted_checkpoint',
+    'exit_on_user_error',
     'load_checkpoint_file',
     'drop_training_branches',
     'fold_batchnorms',

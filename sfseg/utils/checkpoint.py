@@ -30,6 +30,8 @@ import pickle
 
 import torch
 
+from .user_errors import SFSegUserError
+
 TRUST_ENV = 'SFSEG_TRUST_CHECKPOINTS'
 NUMERIC_DTYPES = tuple(
     f'{kind}{bits}DType'
@@ -43,7 +45,7 @@ NUMERIC_DTYPES = tuple(
 _TRUE = ('1', 'true', 'yes', 'on')
 
 
-class UntrustedCheckpointError(pickle.UnpicklingError):
+class UntrustedCheckpointError(SFSegUserError, pickle.UnpicklingError):
     """A checkpoint needs a global outside the allowlist; not loaded."""
 
 
@@ -214,13 +216,3 @@ def patch_checkpoint_loading() -> bool:
         prefixes='', loader=_load_from_local, force=True
     )
     return True
-
-
-@contextlib.contextmanager
-def exit_on_untrusted_checkpoint():
-    """For the command-line tools: a refused checkpoint ends the run with
-    the refusal as its one-line error instead of a traceback."""
-    try:
-        yield
-    except UntrustedCheckpointError as err:
-        raise SystemExit(f'error: {err}') from None

@@ -1,38 +1,112 @@
 """Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
 
 import glob
+import os
 import os.path as osp
 
 from mmengine.config import Config
 
+from .user_errors import SFSegUserError
+
 PACKAGE_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SCOPE = 'sfseg::'
+
+
+class ConfigNotFoundError(SFSegUserError, FileNotFoundError):
+    """No config file of that path or sfseg name."""
+
+
+def config_roots():
+    """Where sfseg's configs live: the installed package's ``.mim`` copy
+    (what mim uses) and, for a source checkout, the repository's."""
+    repo = osp.dirname(PACKAGE_ROOT)
+    roots = [osp.join(PACKAGE_ROOT, '.mim', 'configs')]
+    if osp.isfile(osp.join(repo, 'setup.py')):
+        # a source checkout: its configs win over a stale .mim copy
+        roots.insert(0, osp.join(repo, 'configs'))
+    return [r for r in roots if osp.isdir(r)]
+
+
+def _find_in_roots(name):
+    """Configs under the roots at ``name`` (a relative path) or, for a
+    bare file name, anywhere below them; the first root that has it."""
+    for root in config_roots():
+        if osp.dirname(name):
+            found = [osp.join(root, name)]
+            found = [f for f in found if osp.isfile(f)]
+        else:
+            found = glob.glob(osp.join(root, '**', name), recursive=True)
+        if len(found) > 1:
+            raise ConfigNotFoundError(
+                f'config name {name} is ambiguous: {sorted(found)}'
+            )
+        if found:
+            return found[0]
+    return None
 
 
 def resolve_config(path):
-    """Return ``path`` if it exists, else the sfseg config of that name.
+    """The config file meant by ``path``.
 
-    Lets ``mim run sfseg get_flops <config name>`` (mim passes names on
-    verbatim) and the tools accept a bare config file name.
+    Accepts what ``mim train sfseg`` accepts, so the tools, ``mim run`` and
+    :func:`sfseg.apis.init_model` take the same names: an existing file;
+    ``sfseg::<folder>/<name>.py`` (mmengine's scope syntax); a bare config
+    name (``sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py``, ``.py``
+    optional); or a path relative to sfseg's ``configs/`` folder.
     """
-    if osp.isfile(path):
+    path = os.fspath(path)
+    if path.startswith(SCOPE):
+        name = path[len(SCOPE) :]
+    elif osp.isfile(path):
         return path
-    if osp.dirname(path) == '':
-        roots = [
-            osp.join(PACKAGE_ROOT, '.mim', 'configs'),
-            osp.join(osp.dirname(PACKAGE_ROOT), 'configs'),
-        ]
-        for root in roots:
-            found = glob.glob(osp.join(root, '**', path), recursive=True)
-            if len(found) == 1:
-                return found[0]
-            if len(found) > 1:
-                raise FileNotFoundError(
-                    f'config name {path} is ambiguous: {sorted(found)}'
-                )
-    raise FileNotFoundError(f'config file not found: {path}')
+    else:
+        name = path
+    if not name.endswith('.py'):
+        name += '.py'
+    name = name[len('configs/') :] if name.startswith('configs/') else name
+    found = _find_in_roots(name)
+    if found is None:
+        raise ConfigNotFoundError(
+            f'config file not found: {path} (neither a file nor an sfseg '
+            f'config under {", ".join(config_roots()) or "configs/"})'
+        )
+    return found
 
 
-def load_runner_config(path, cfg_options=None, work_dir=None, launcher=None):
+def _datasets(node):
+    """Every dataset dict in a dataloader's ``dataset`` (wrappers too)."""
+    if isinstance(node, dict):
+        yield node
+        yield from _datasets(node.get('dataset'))
+        for child in node.get('datasets') or []:
+            yield from _datasets(child)
+
+
+def set_data_root(cfg, data_root):
+    """Point the train / val / test datasets of ``cfg`` at ``data_root``.
+
+    Only for configs whose datasets share one root; a config that mixes
+    roots (UDS) needs ``--cfg-options`` per dataset.
+    """
+    datasets = [
+        d
+        for key in ('train_dataloader', 'val_dataloader', 'test_dataloader')
+        for d in _datasets((cfg.get(key) or {}).get('dataset'))
+        if 'data_root' in d
+    ]
+    roots = sorted({d['data_root'] for d in datasets})
+    if len(roots) != 1:
+        raise SFSegUserError(
+            f'--data-root needs one data root in the config, found '
+            f'{roots or "none"}; set each with --cfg-options instead'
+        )
+    for dataset in datasets:
+        dataset['data_root'] = data_root
+
+
+def load_runner_config(
+    path, cfg_options=None, work_dir=None, launcher=None, data_root=None
+):
     """Load ``path`` and apply the command-line overrides of the tools.
 
     ``path`` may be a bare sfseg config name (see :func:`resolve_config`).
@@ -40,6 +114,8 @@ def load_runner_config(path, cfg_options=None, work_dir=None, launcher=None):
     command line nor the config sets one.
     """
     cfg = Config.fromfile(resolve_config(path))
+    if data_root is not None:
+        set_data_root(cfg, data_root)
     if launcher is not None:
         cfg.launcher = launcher
     if cfg_options:
@@ -57,6 +133,10 @@ def add_common_args(parser):
     from mmengine.config import DictAction
 
     parser.add_argument('--work-dir', help='directory for logs and outputs')
+    parser.add_argument(
+        '--data-root',
+        help='the dataset root of every dataloader (configs with one root)',
+    )
     parser.add_argument(
         '--cfg-options',
         nargs='+',

@@ -1,15 +1,20 @@
-import glob
+import os
 import os.path as osp
+import shutil
 import sys
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools'))
 
-from segment import main, segment  # noqa: E402
+from segment import blend, main, segment, summary  # noqa: E402
+
+from sfseg.apis import InputImageError  # noqa: E402
+from sfseg.utils import CheckpointMismatchError  # noqa: E402
 
 CFG = osp.join(
     REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
@@ -19,32 +24,174 @@ CFG = osp.join(
 @pytest.fixture(scope='module')
 def weights(tmp_path_factory):
     """A checkpoint of the toy model (random weights, mmseg format)."""
-    import torch
     from mmengine.config import Config
     from mmseg.registry import MODELS
 
+    torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(CFG).model)
     path = str(tmp_path_factory.mktemp('w') / 'toy.pth')
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
 
 
-def test_folder_and_single_image(toy_city, weights, tmp_path):
-    folder = osp.join(toy_city, 'leftImg8bit', 'val', 'toytown')
-    kind, count = segment(folder, CFG, weights, str(tmp_path / 'f'))
-    assert (kind, count) == ('images', 2)
-    overlays = sorted(glob.glob(str(tmp_path / 'f' / 'vis' / '*.png')))
-    labels = sorted(glob.glob(str(tmp_path / 'f' / 'pred' / '*.png')))
-    assert len(overlays) == 2 and len(labels) == 2
-    assert cv2.imread(overlays[0]).shape == (64, 128, 3)
-    one = sorted(glob.glob(osp.join(folder, '*.png')))[0]
-    assert segment(one, CFG, weights, str(tmp_path / 's')) == ('images', 1)
+def toy_images(toy_city):
+    return sorted(
+        osp.join(r, f)
+        for r, _, fs in os.walk(osp.join(toy_city, 'leftImg8bit'))
+        for f in fs
+    )
 
 
-def test_video(toy_city, weights, tmp_path):
-    frames = sorted(
-        glob.glob(osp.join(toy_city, 'leftImg8bit', '*', '*', '*.png'))
-    )[:4]
+@pytest.fixture
+def mixed_folder(toy_city, tmp_path):
+    """3 good images (one in a sub-folder, one JPEG) and 1 truncated."""
+    src = toy_images(toy_city)
+    folder = tmp_path / 'in'
+    (folder / 'sub').mkdir(parents=True)
+    shutil.copy(src[0], folder / 'a.png')
+    shutil.copy(src[1], folder / 'sub' / 'b.png')
+    cv2.imwrite(str(folder / 'c.jpg'), cv2.imread(src[2]))
+    data = (folder / 'a.png').read_bytes()
+    (folder / 'broken.png').write_bytes(data[: len(data) // 3])
+    return folder
+
+
+def test_folder_skips_bad_and_names_outputs(
+    mixed_folder, weights, tmp_path, capsys
+):
+    out = tmp_path / 'out'
+    code = main([str(mixed_folder), CFG, weights, '--out-dir', str(out)])
+    assert code == 1  # something was skipped
+    for stem in ('a', 'sub/b', 'c'):
+        ext = '.jpg' if stem == 'c' else '.png'
+        img = cv2.imread(str(mixed_folder / (stem + ext)))
+        overlay = cv2.imread(str(out / 'vis' / (stem + '.png')))
+        labels = cv2.imread(
+            str(out / 'pred' / (stem + '_pred.png')), cv2.IMREAD_UNCHANGED
+        )
+        assert overlay.shape == img.shape
+        assert labels.shape == img.shape[:2] and labels.dtype == np.uint8
+        assert labels.max() < 19
+    assert sorted(os.listdir(out / 'vis')) == ['a.png', 'c.png', 'sub']
+    assert not (out / 'vis' / 'broken.png').exists()
+    printed = capsys.readouterr().out
+    assert '3 images segmented, 1 skipped' in printed
+    assert f'skipped {mixed_folder / "broken.png"}: unreadable' in printed
+    assert 'peak memory' in printed
+
+
+def test_labels_match_the_model(toy_city, weights, tmp_path):
+    from mmseg.apis import inference_model
+
+    from sfseg.apis import init_model
+
+    image = toy_images(toy_city)[0]
+    segment(image, CFG, weights, str(tmp_path))
+    stem = osp.splitext(osp.basename(image))[0]
+    labels = cv2.imread(
+        str(tmp_path / 'pred' / f'{stem}_pred.png'), cv2.IMREAD_UNCHANGED
+    )
+    model = init_model(CFG, weights, fast=False)
+    want = inference_model(model, image).pred_sem_seg.data[0].numpy()
+    assert (labels == want).mean() > 0.999
+
+
+def test_single_bad_image_stops(mixed_folder, weights, tmp_path):
+    with pytest.raises(InputImageError, match='broken.png: unreadable'):
+        segment(str(mixed_folder / 'broken.png'), CFG, weights, str(tmp_path))
+    # --skip-bad on a single image: reported, nothing written
+    report = segment(
+        str(mixed_folder / 'broken.png'),
+        CFG,
+        weights,
+        str(tmp_path / 's'),
+        skip_bad=True,
+    )
+    assert report.done == [] and len(report.skipped) == 1
+
+
+@pytest.mark.parametrize('size', [(1, 1), (20, 300)])
+def test_tiny_image_refused(size, weights, tmp_path):
+    path = str(tmp_path / 'tiny.png')
+    cv2.imwrite(path, np.full((*size, 3), 128, np.uint8))
+    h, w = size
+    with pytest.raises(
+        InputImageError, match=f'tiny.png: image is {w}x{h} pixels.*32x32'
+    ):
+        segment(path, CFG, weights, str(tmp_path / 'o'))
+
+
+def test_cli_errors_are_one_line(tmp_path, weights, mixed_folder):
+    import subprocess
+
+    cfg5 = tmp_path / 'cfg5.py'
+    cfg5.write_text(
+        f'_base_ = {CFG!r}\nmodel = dict(decode_head=dict(num_classes=5))\n'
+    )
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'segment.py')]
+    env = dict(os.environ, PYTHONPATH=REPO)
+    proc = subprocess.run(
+        cmd
+        + [str(mixed_folder / 'a.png'), str(cfg5), weights]
+        + ['--out-dir', str(tmp_path / 'o')],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and 'Traceback' not in proc.stderr
+    assert 'num_classes 5 in the config, 19 in the checkpoint' in last
+    assert not (tmp_path / 'o').exists()
+    with pytest.raises(CheckpointMismatchError):
+        segment(str(mixed_folder / 'a.png'), str(cfg5), weights, str(tmp_path))
+
+
+def test_huge_image_peak_memory(weights, tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    img = np.zeros((4000, 6000, 3), np.uint8)
+    img[:2000] = (180, 130, 70)
+    img[2000:] = (128, 64, 128)
+    img += rng.randint(0, 20, img.shape, dtype=np.uint8)
+    path = str(tmp_path / 'huge.jpg')
+    cv2.imwrite(path, img)
+    code = main([path, CFG, weights, '--out-dir', str(tmp_path / 'o')])
+    assert code == 0
+    labels = cv2.imread(
+        str(tmp_path / 'o' / 'pred' / 'huge_pred.png'), cv2.IMREAD_UNCHANGED
+    )
+    assert labels.shape == (4000, 6000)
+    printed = capsys.readouterr().out
+    line = next(s for s in printed.splitlines() if 'peak memory' in s)
+    gib = float(line.split()[2])
+    print(line)  # reported in the issue's closing note
+    assert 0.1 < gib < 8
+
+
+def test_blend_equals_mmseg_visualizer(weights):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    from mmseg.visualization import SegLocalVisualizer
+
+    rng = np.random.RandomState(0)
+    img = rng.randint(0, 255, (48, 80, 3), dtype=np.uint8)
+    labels = rng.randint(0, 19, (48, 80)).astype(np.uint8)
+    labels[:4, :4] = 255  # ignore: black in mmseg's blend
+    vis = SegLocalVisualizer(name='blend_test', alpha=0.6)
+    vis.set_dataset_meta(dataset_name='cityscapes')
+    sample = SegDataSample(
+        pred_sem_seg=PixelData(data=torch.from_numpy(labels[None]).long())
+    )
+    vis.add_datasample(
+        'x', img[:, :, ::-1], sample, draw_gt=False, with_labels=False
+    )
+    want = vis.get_image()
+    got = blend(img, labels, vis.dataset_meta['palette'], 0.6)
+    assert np.array_equal(got, want)
+
+
+def test_video_fps(toy_city, weights, tmp_path):
+    frames = toy_images(toy_city)[:4]
     video = str(tmp_path / 'clip.mp4')
     writer = cv2.VideoWriter(
         video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (128, 64)
@@ -52,8 +199,10 @@ def test_video(toy_city, weights, tmp_path):
     for f in frames:
         writer.write(cv2.imread(f))
     writer.release()
-    kind, count = segment(video, CFG, weights, str(tmp_path / 'v'))
-    assert (kind, count) == ('video', 4)
+    report = segment(video, CFG, weights, str(tmp_path / 'v'))
+    assert report.kind == 'video' and len(report.done) == 4
+    assert report.fps > 0 and report.model_fps >= report.fps
+    assert 'frames/s' in summary(report, 'v')[0]
     reader = cv2.VideoCapture(str(tmp_path / 'v' / 'clip_overlay.mp4'))
     read = []
     while True:
@@ -65,18 +214,16 @@ def test_video(toy_city, weights, tmp_path):
     assert np.std(read[0]) > 5
 
 
-def test_bad_inputs(tmp_path, weights):
-    with pytest.raises(FileNotFoundError, match='input not found: .*nope'):
-        main(
-            [
-                str(tmp_path / 'nope.png'),
-                CFG,
-                weights,
-                '--out-dir',
-                str(tmp_path),
-            ]
-        )
+def test_missing_and_empty_inputs(tmp_path, weights):
+    with pytest.raises(InputImageError, match='input not found: .*nope'):
+        main([str(tmp_path / 'nope.png'), CFG, weights, '--out-dir', 'x'])
     empty = tmp_path / 'empty'
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match='no images .* in folder'):
+    with pytest.raises(InputImageError, match='no images .* in folder'):
         segment(str(empty), CFG, weights, str(tmp_path / 'o'))
+    clash = tmp_path / 'clash'
+    clash.mkdir()
+    cv2.imwrite(str(clash / 'x.png'), np.zeros((64, 64, 3), np.uint8))
+    cv2.imwrite(str(clash / 'x.jpg'), np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(InputImageError, match='same outputs'):
+        segment(str(clash), CFG, weights, str(tmp_path / 'o'))

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -159,47 +158,3 @@ def test_two_process_gloo_training_with_dist_train_sh(toy_city, tmp_path):
     assert re.search(r'world_size: 2|GPU number: 2', out), out[-3000:]
     assert 'Iter(train) [2/2]' in out
     assert (work / 'iter_2.pth').is_file()
-
-
-def test_mim_train_and_test_from_outside_the_repo(toy_city, tmp_path):
-    mim = osp.join(BIN, 'mim')
-    if not osp.isfile(mim):
-        pytest.fail('mim is not installed: run `make install` first')
-    env = dict(os.environ)
-    env.pop('PYTHONPATH', None)
-    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
-    # The installed (non-editable) package must carry configs and tools.
-    out = run(
-        [mim, 'train', 'sfseg', TOY_CFG, '--work-dir', 'work', '--cfg-options']
-        + toy_overrides(toy_city),
-        cwd=tmp_path,
-        env=env,
-    )
-    assert 'Iter(train) [2/2]' in out
-    assert '.mim/configs/toy/' + TOY_CFG in out or 'mIoU' in out
-    ckpt = tmp_path / 'work' / 'iter_2.pth'
-    assert ckpt.is_file()
-    out = run(
-        [
-            mim,
-            'test',
-            'sfseg',
-            TOY_CFG,
-            '--checkpoint',
-            str(ckpt),
-            '--work-dir',
-            'test',
-            '--cfg-options',
-        ]
-        + toy_overrides(toy_city),
-        cwd=tmp_path,
-        env=env,
-    )
-    assert re.search(r'Iter\(test\) \[\d+/\d+\].*mIoU: \d', out), out[-3000:]
-    # mim run passes the config name on; the tool resolves it.
-    out = run(
-        [mim, 'run', 'sfseg', 'get_flops', TOY_CFG, '--shape', '64', '128'],
-        cwd=tmp_path,
-        env=env,
-    )
-    assert 'Params: 12,079,863' in out

@@ -53,6 +53,11 @@ from sfseg.utils import (  # noqa: E402
     prepare_for_inference,
     resolve_config,
 )
+from sfseg.utils.memory import (  # noqa: E402
+    current_memory_bytes,
+    peak_memory_bytes,
+    reset_peak_memory,
+)
 
 PEERS = {
     'BiSeNetV1-R18': 'bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb4-160k_'
@@ -152,31 +157,6 @@ def matmul_peak(size=4096, repeats=3, device='cpu'):
         synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best / 1e9
-
-
-def reset_peak_rss():
-    try:
-        with open('/proc/self/clear_refs', 'w') as f:
-            f.write('5')
-        return True
-    except OSError:
-        return False
-
-
-def peak_rss_mb():
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024
-    return float('nan')
-
-
-def current_rss_mb():
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1]) / 1024
-    return float('nan')
 
 
 class Runner:
@@ -359,10 +339,12 @@ def benchmark(args):
                     torch.cuda.max_memory_allocated(device) - base
                 ) / 2**20
             else:
-                base = current_rss_mb()
-                tracked = reset_peak_rss()
+                base = current_memory_bytes() / 2**20
+                tracked = reset_peak_memory()
                 out = runner().float()
-                runner.peak_mb = peak_rss_mb() - base if tracked else None
+                runner.peak_mb = (
+                    peak_memory_bytes() / 2**20 - base if tracked else None
+                )
             refs.setdefault(runner.row, out)
             ref = refs[runner.row]
             if out.shape != ref.shape:

@@ -24,14 +24,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mmcv  # noqa: E402
 import numpy as np  # noqa: E402
 from mmcv.visualization import flow2rgb  # noqa: E402
-from mmseg.apis import inference_model, init_model  # noqa: E402
+from mmseg.apis import inference_model  # noqa: E402
 from mmseg.datasets import CityscapesDataset  # noqa: E402
 
+from sfseg.apis import init_model  # noqa: E402
 from sfseg.models.layers import FAM, GDFAM  # noqa: E402
-from sfseg.utils import (  # noqa: E402
-    exit_on_untrusted_checkpoint,
-    resolve_config,
-)
+from sfseg.utils import exit_on_user_error  # noqa: E402
 
 
 def capture_flows(model):
@@ -131,7 +129,7 @@ def visualize(
     """Write the figure; return the number of flow fields drawn."""
     if not osp.isfile(img):
         raise FileNotFoundError(f'image not found: {img}')
-    model = init_model(resolve_config(config), checkpoint, device=device)
+    model = init_model(config, checkpoint, device=device)
     records, handles = capture_flows(model)
     if not handles:
         raise ValueError(f'{config} has no FAM / GD-FAM module to visualise')
@@ -169,5 +167,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    with exit_on_untrusted_checkpoint():
+    with exit_on_user_error():
         main()

@@ -22,11 +22,14 @@ import torch
 import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
-from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-from sfseg.utils import exit_on_untrusted_checkpoint, resolve_config
+from sfseg.utils import (
+    exit_on_user_error,
+    load_weights_strictly,
+    resolve_config,
+)
 
 
 class ExportWrapper(torch.nn.Module):
@@ -58,7 +61,7 @@ def build_model(config, checkpoint=None, cfg_options=None):
     cfg.model.pop('pretrained', None)
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     if checkpoint:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+        load_weights_strictly(model, checkpoint)
     return model.eval()
 
 
@@ -315,5 +318,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    with exit_on_untrusted_checkpoint():
+    with exit_on_user_error():
         main()

@@ -1,0 +1,22 @@
+"""Python entry points for inference (not imported by ``import sfseg``,
+so that importing the models does not pull in mmseg's inferencer)."""
+
+from .inference import SFSegInferencer, dataset_meta_of, init_model
+from .input_images import (
+    MIN_SIDE,
+    InputImageError,
+    check_min_size,
+    fit_max_size,
+    read_image,
+)
+
+__all__ = [
+    'MIN_SIDE',
+    'InputImageError',
+    'SFSegInferencer',
+    'check_min_size',
+    'dataset_meta_of',
+    'fit_max_size',
+    'init_model',
+    'read_image',
+]
