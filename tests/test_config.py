@@ -17,23 +17,23 @@ CONFIGS = sorted(
 # Official parameter counts at 19 classes (brief 4.1); SFNet-Lite-R18 is the
 # official 12,296,074 minus the 216,211 it builds but never uses.
 OFFICIAL_PARAMS = {
-    'sfnet/sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 12869715,
-    'sfnet/sfnet-dsn_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 13320588,
-    'sfnet/sfnet_r50-d32_8xb2-50k_cityscapes-1024x1024.py': 31325139,
-    'sfnet/sfnet_r101-d32_8xb2-50k_cityscapes-1024x1024.py': 50317267,
-    'sfnet_lite/sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py': 12296074
+    'sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py': 12869715,
+    'sfnet/sfnet-dsn_r18-d32_8xb2-56k_cityscapes-1024x1024.py': 13320588,
+    'sfnet/sfnet_r50-d32_8xb2-56k_cityscapes-1024x1024.py': 31325139,
+    'sfnet/sfnet_r101-d32_8xb2-56k_cityscapes-1024x1024.py': 50317267,
+    'sfnet_lite/sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py': 12296074
     - 216211,
     # STDC models minus the unused ImageNet classifier (3,125,248) and, for
     # SFNet-Lite, minus the never-run dsn (150,291) as well.
-    'sfnet/sfnet_stdc1_8xb2-50k_cityscapes-1024x1024.py': 9117619 - 3125248,
-    'sfnet/sfnet_stdc2_8xb2-50k_cityscapes-1024x1024.py': 13148083 - 3125248,
-    'sfnet_lite/sfnet-lite_stdc1_8xb2-50k_cityscapes-1024x1024.py': 9709162
+    'sfnet/sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py': 9117619 - 3125248,
+    'sfnet/sfnet_stdc2_8xb2-56k_cityscapes-1024x1024.py': 13148083 - 3125248,
+    'sfnet_lite/sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024.py': 9709162
     - 3275539,
-    'sfnet_lite/sfnet-lite_stdc2_8xb2-50k_cityscapes-1024x1024.py': 13739626
+    'sfnet_lite/sfnet-lite_stdc2_8xb2-186k_cityscapes-1024x1024.py': 13739626
     - 3275539,
-    'sfnet/sfnet_df1_8xb2-50k_cityscapes-1024x1024.py': 8422387,
-    'sfnet/sfnet_df2_8xb2-50k_cityscapes-1024x1024.py': 17876467,
-    'sfnet/sfnet-dsn_df1_8xb2-50k_cityscapes-1024x1024.py': 8498969,
+    'sfnet/sfnet_df1_8xb2-56k_cityscapes-1024x1024.py': 8422387,
+    'sfnet/sfnet_df2_8xb2-56k_cityscapes-1024x1024.py': 17876467,
+    'sfnet/sfnet-dsn_df1_8xb2-56k_cityscapes-1024x1024.py': 8498969,
 }
 
 
@@ -76,7 +76,7 @@ def test_mismatched_in_channels_fail_at_build_time():
         REPO,
         'configs',
         'sfnet',
-        'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+        'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
     )
     with pytest.raises(ValueError) as err:
         build(path, **{'model.decode_head.in_channels': [64, 128, 512, 512]})

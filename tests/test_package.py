@@ -91,7 +91,7 @@ def test_installed_package_ships_mim_files():
         'tools/test.py',
         'tools/dist_train.sh',
         'tools/analysis_tools/get_flops.py',
-        'configs/sfnet/sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+        'configs/sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
         'configs/_base_/models/sfnet_r18.py',
     ):
         assert osp.isfile(osp.join(mim, rel)), rel

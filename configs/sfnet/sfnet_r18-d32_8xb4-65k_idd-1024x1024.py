@@ -6,17 +6,16 @@ _base_ = [
     '../_base_/models/sfnet_r18.py',
     '../_base_/datasets/idd_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_50k.py',
+    '../_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 crop_size = (1024, 1024)
-# Official --ohem: keep pixels with p_gt <= 0.7, at least 10k per GPU.
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    decode_head=dict(
-        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=10000),
-    ),
 )
 optim_wrapper = dict(optimizer=dict(lr=0.01))
-# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+# official poly 1.0 stepped per epoch: 300 epochs of 218 iterations
+param_scheduler = [
+    dict(type='SFEpochPolyLR', iters_per_epoch=218, max_epochs=300)
+]
 train_cfg = dict(max_iters=65400, val_interval=6540)
 default_hooks = dict(checkpoint=dict(interval=6540))

@@ -5,7 +5,7 @@ _base_ = [
     '../_base_/models/sfnet_stdc1.py',
     '../_base_/datasets/camvid_720x960.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_50k.py',
+    '../_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 crop_size = (720, 960)
 model = dict(
@@ -13,11 +13,13 @@ model = dict(
     backbone=dict(stdc_type='STDCNet2'),
     decode_head=dict(
         num_classes=11,
-        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=10000),
     ),
 )
 optim_wrapper = dict(optimizer=dict(lr=0.01))
-# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+# no official CamVid script: poly decay per iteration to 0 at max_iters
+param_scheduler = [
+    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=0, by_epoch=False)
+]
 train_cfg = dict(max_iters=10000, val_interval=1000)
 default_hooks = dict(checkpoint=dict(interval=1000))
 # UDS-pretrained weights; train the UDS config first:

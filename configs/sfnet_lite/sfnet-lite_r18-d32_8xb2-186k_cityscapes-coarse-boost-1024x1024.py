@@ -8,16 +8,16 @@ _base_ = [
     '../_base_/models/sfnet-lite_r18.py',
     '../_base_/datasets/cityscapes-coarse-boost_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_50k.py',
+    '../_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 crop_size = (1024, 1024)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    decode_head=dict(
-        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000),
-    ),
 )
 optim_wrapper = dict(optimizer=dict(lr=0.01))
-# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+# official poly 1.0 stepped per epoch: 1000 epochs of 186 iterations
+param_scheduler = [
+    dict(type='SFEpochPolyLR', iters_per_epoch=186, max_epochs=1000)
+]
 train_cfg = dict(max_iters=186000, val_interval=18600)
 default_hooks = dict(checkpoint=dict(interval=18600))

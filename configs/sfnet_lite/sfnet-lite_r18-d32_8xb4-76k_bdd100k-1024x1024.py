@@ -5,17 +5,16 @@ _base_ = [
     '../_base_/models/sfnet-lite_r18.py',
     '../_base_/datasets/bdd100k_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_50k.py',
+    '../_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 crop_size = (1024, 1024)
-# Official CriterionSFNet: OHEM thresh 0.7, min_kept 100k.
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    decode_head=dict(
-        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000),
-    ),
 )
 optim_wrapper = dict(optimizer=dict(lr=0.02))
-# poly decay to 0 at max_iters (schedule_50k.py leaves 'end' to the Runner)
+# official poly 1.0 stepped per epoch: 350 epochs of 218 iterations
+param_scheduler = [
+    dict(type='SFEpochPolyLR', iters_per_epoch=218, max_epochs=350)
+]
 train_cfg = dict(max_iters=76300, val_interval=7630)
 default_hooks = dict(checkpoint=dict(interval=7630))

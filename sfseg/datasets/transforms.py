@@ -11,6 +11,7 @@ predictions at the original size; ``SFScoreAtInputSize`` switches to the
 official protocol.
 """
 
+import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform, Resize
 from mmseg.registry import TRANSFORMS
@@ -20,38 +21,67 @@ from scipy import ndimage
 
 @TRANSFORMS.register_module()
 class SFRandomRescale(BaseTransform):
-    """Rescale image and label by ``r ~ U(ratio_range)`` of their own size.
+    """Rescale image and label by ``s ~ U(ratio_range)`` of their own size.
 
-    Official ``RandomSizeAndCrop`` scaling (before the crop): image
-    ``interpolation`` (official: bicubic), label nearest. Sets
-    ``scale_factor`` like mmcv's ``Resize`` so ``SFCentroidCrop`` can map
-    class centroids.
+    The official ``RandomSizeAndCrop`` scaling (before the crop): the new
+    size is ``(int(W * s), int(H * s))`` (truncated), the image resized
+    with PIL's ``interpolation`` (official: bicubic, which PIL
+    antialiases when shrinking, unlike OpenCV) and the label with PIL's
+    nearest. A class centroid from ``ClassUniformDataset`` is mapped as
+    the official code maps it, ``int(c * s)``, into
+    ``results['crop_centroid']`` for ``SFCentroidCrop``. Sets
+    ``scale_factor`` and ``img_shape`` like mmcv's ``Resize``.
 
     Args:
         ratio_range (tuple[float]): ``(low, high)``, official (0.5, 2.0).
         interpolation (str): image interpolation.
+        backend (str): ``'pillow'`` (official) or ``'cv2'``.
     """
 
-    def __init__(self, ratio_range=(0.5, 2.0), interpolation='bicubic'):
+    def __init__(
+        self, ratio_range=(0.5, 2.0), interpolation='bicubic', backend='pillow'
+    ):
         low, high = ratio_range
         if not 0 < low <= high:
             raise ValueError(f'bad ratio_range {ratio_range}')
+        if backend not in ('pillow', 'cv2'):
+            raise ValueError(
+                f"backend must be 'pillow' or 'cv2', not {backend!r}"
+            )
         self.ratio_range = (float(low), float(high))
         self.interpolation = interpolation
+        self.backend = backend
 
     def transform(self, results):
-        ratio = np.random.uniform(*self.ratio_range)
-        resize = Resize(
-            scale_factor=ratio,
-            keep_ratio=True,
+        scale = np.random.uniform(*self.ratio_range)
+        h, w = results['img'].shape[:2]
+        size = (max(1, int(w * scale)), max(1, int(h * scale)))
+        results['img'] = mmcv.imresize(
+            results['img'],
+            size,
             interpolation=self.interpolation,
+            backend=self.backend,
         )
-        return resize(results)
+        for key in results.get('seg_fields', []):
+            results[key] = mmcv.imresize(
+                results[key],
+                size,
+                interpolation='nearest',
+                backend=self.backend,
+            )
+        results['img_shape'] = results['img'].shape[:2]
+        results['scale'] = size
+        results['scale_factor'] = (size[0] / w, size[1] / h)
+        results['keep_ratio'] = True
+        if results.get('centroid') is not None:
+            cx, cy = results['centroid']
+            results['crop_centroid'] = (int(cx * scale), int(cy * scale))
+        return results
 
     def __repr__(self):
         return (
             f'{type(self).__name__}(ratio_range={self.ratio_range}, '
-            f'interpolation={self.interpolation!r})'
+            f'interpolation={self.interpolation!r}, backend={self.backend!r})'
         )
 
 

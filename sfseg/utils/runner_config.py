@@ -51,7 +51,7 @@ def resolve_config(path):
     Accepts what ``mim train sfseg`` accepts, so the tools, ``mim run`` and
     :func:`sfseg.apis.init_model` take the same names: an existing file;
     ``sfseg::<folder>/<name>.py`` (mmengine's scope syntax); a bare config
-    name (``sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py``, ``.py``
+    name (``sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py``, ``.py``
     optional); or a path relative to sfseg's ``configs/`` folder.
     """
     path = os.fspath(path)

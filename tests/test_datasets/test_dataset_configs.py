@@ -57,9 +57,11 @@ def dataset_cfg(name, loader, data, cache):
 @pytest.mark.parametrize(
     'name,train_type,max_height',
     [
-        ('bdd100k_1024x1024.py', 'BDD100KDataset', 2 * SIZE[0]),
-        ('idd_1024x1024.py', 'ClassUniformDataset', 2 * SIZE[0]),
-        ('mapillary_v1_65_1024x1024.py', 'ClassUniformDataset', 2 * SIZE[0]),
+        # official RandomSizeAndCrop: images smaller than the crop are
+        # padded (0 / 255), so every sample is exactly 1024x1024
+        ('bdd100k_1024x1024.py', 'BDD100KDataset', 1024),
+        ('idd_1024x1024.py', 'ClassUniformDataset', 1024),
+        ('mapillary_v1_65_1024x1024.py', 'ClassUniformDataset', 1024),
         # CamVid is first brought to 720x960, then rescaled and cropped
         ('camvid_720x960.py', 'CamVidDataset', 720),
     ],
@@ -74,6 +76,9 @@ def test_dataset_configs_give_samples(
     seg = out['data_samples'].gt_sem_seg.data
     assert out['inputs'].shape[1:] == seg.shape[1:]
     assert out['inputs'].shape[1] <= max_height  # rescaled then cropped
+    if max_height == 1024:
+        assert tuple(out['inputs'].shape[1:]) == (1024, 1024)
+        assert (seg == 255).any()  # the padding is ignored
     classes = len(dataset.metainfo['classes'])
     assert set(seg.unique().tolist()) <= set(range(classes)) | {255}
     val = DATASETS.build(dataset_cfg(name, 'val_dataloader', data, ''))

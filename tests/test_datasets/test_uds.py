@@ -59,7 +59,7 @@ _base_ = [
     '{repo}/configs/_base_/models/sfnet-lite_r18.py',
     '{repo}/configs/_base_/datasets/uds_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
-    '{repo}/configs/_base_/schedules/schedule_50k.py',
+    '{repo}/configs/_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 crop_size = (64, 128)
@@ -106,6 +106,8 @@ val_dataloader = dict(
                         pipeline=test_pipeline))))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters=2, val_interval=2)
+# official per-epoch poly with 1-iteration epochs: 0.01 * (1 - 1/2), then 0
+param_scheduler = [dict(type='SFEpochPolyLR', iters_per_epoch=1, max_epochs=2)]
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=2),
@@ -137,9 +139,8 @@ def test_uds_trains_and_reports_per_source_miou(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert 'Iter(train) [2/2]' in out
-    # the base schedule's poly decay ends at max_iters (no fixed 'end'),
-    # so the lr reaches 0 after 2 iterations here (50000 would give 0.01)
-    assert re.search(r'Iter\(train\) \[1/2\] +lr: 1\.0000e-02', out)
+    # SFEpochPolyLR through the Runner: constant per epoch, 0 in the last
+    assert re.search(r'Iter\(train\) \[1/2\] +lr: 5\.0000e-03', out)
     assert re.search(r'Iter\(train\) \[2/2\] +lr: 0\.0000e\+00', out)
     match = re.search(
         r'mIoU overall (\d+\.\d+); per source: bdd: (\d+\.\d+), mapillary: '

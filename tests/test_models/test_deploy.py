@@ -5,8 +5,10 @@ from mmseg.registry import MODELS
 
 from sfseg.utils import prepare_for_inference
 
-DSN = 'configs/sfnet/sfnet-dsn_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
-LITE = 'configs/sfnet_lite/sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
+DSN = 'configs/sfnet/sfnet-dsn_r18-d32_8xb2-56k_cityscapes-1024x1024.py'
+LITE = (
+    'configs/sfnet_lite/sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py'
+)
 
 
 def randomise_bn(model):

@@ -13,7 +13,7 @@ LITE_R18 = osp.join(
     REPO,
     'configs',
     'sfnet_lite',
-    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py',
 )
 
 
@@ -68,7 +68,7 @@ def test_benchmark_writes_table_json_and_plot(tmp_path):
     assert result['skipped'] == {}  # --force-bf16
     table = (out / 'benchmark.md').read_text()
     assert f'CPU: {cpu_info.describe()}' in table
-    assert '| sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024 |' in table
+    assert '| sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024 |' in table
     assert 'quoted' in table
     assert (out / 'speed_accuracy.png').stat().st_size > 10000
 

@@ -18,7 +18,7 @@ def test_flops_of_sfnet_lite_scale_with_input():
             REPO,
             'configs',
             'sfnet_lite',
-            'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+            'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py',
         )
     )
     small, params = count_flops(cfg, (64, 128))
@@ -39,7 +39,7 @@ def test_cli_prints_flops_and_params():
                 REPO,
                 'configs',
                 'sfnet',
-                'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+                'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
             ),
             '--shape',
             '64',

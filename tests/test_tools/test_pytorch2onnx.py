@@ -14,10 +14,10 @@ LITE = osp.join(
     REPO,
     'configs',
     'sfnet_lite',
-    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py',
 )
 SFNET = osp.join(
-    REPO, 'configs', 'sfnet', 'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py'
+    REPO, 'configs', 'sfnet', 'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py'
 )
 
 

@@ -12,7 +12,7 @@ from visualize_flow import main, make_figure, visualize  # noqa: E402
 
 CONFIGS = {
     'sfnet': (
-        'configs/sfnet/sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024.py',
+        'configs/sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
         3,
     ),
     'lite': ('configs/toy/sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py', 2),

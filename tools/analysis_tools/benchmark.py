@@ -72,16 +72,17 @@ PEERS = {
 # Paper GPU speed (quoted, not measured): Table 3 TITAN-RTX + TensorRT FPS
 # at 1024x2048, and the mmseg model-zoo FPS of the peers.
 QUOTED_FPS = {
-    'sfnet_df1_8xb2-50k_cityscapes-1024x1024': '134.5 (TITAN-RTX, TRT)',
-    'sfnet_df2_8xb2-50k_cityscapes-1024x1024': '103.1 (TITAN-RTX, TRT)',
-    'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024': '33.3 (TITAN-RTX, TRT);'
+    'sfnet_df1_8xb2-56k_cityscapes-1024x1024': '134.5 (TITAN-RTX, TRT)',
+    'sfnet_df2_8xb2-56k_cityscapes-1024x1024': '103.1 (TITAN-RTX, TRT)',
+    'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024': '33.3 (TITAN-RTX, TRT);'
     ' 18.1 (1080Ti)',
-    'sfnet_stdc1_8xb2-50k_cityscapes-1024x1024': '97.1 (TITAN-RTX, TRT)',
-    'sfnet_stdc2_8xb2-50k_cityscapes-1024x1024': '79.9 (TITAN-RTX, TRT)',
-    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024': '48.9 (TITAN-RTX,'
+    'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024': '97.1 (TITAN-RTX, TRT)',
+    'sfnet_stdc2_8xb2-56k_cityscapes-1024x1024': '79.9 (TITAN-RTX, TRT)',
+    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024': '48.9 (TITAN-RTX,'
     ' TRT); 26.5 (1080Ti)',
-    'sfnet-lite_stdc1_8xb2-50k_cityscapes-1024x1024': '119.1 (TITAN-RTX, TRT)',
-    'sfnet-lite_stdc2_8xb2-50k_cityscapes-1024x1024': '92.3 (TITAN-RTX, TRT)',
+    'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024': '119.1 (TITAN-RTX,'
+    ' TRT)',
+    'sfnet-lite_stdc2_8xb2-186k_cityscapes-1024x1024': '92.3 (TITAN-RTX, TRT)',
     'BiSeNetV1-R18': '31.77 (V100, mmseg)',
     'STDC1': '23.06 (V100, mmseg)',
     'STDC2': '23.71 (V100, mmseg)',
@@ -90,11 +91,11 @@ QUOTED_FPS = {
     'Fast-SCNN': '56.45 (V100, mmseg)',
 }
 OFFICIAL_FAMILY = {
-    'sfnet_r18-d32_8xb2-50k_cityscapes-1024x1024': 'sfnet_r18',
-    'sfnet-lite_r18-d32_8xb2-50k_cityscapes-1024x1024': 'sfnet_lite_r18',
-    'sfnet_stdc1_8xb2-50k_cityscapes-1024x1024': 'sfnet_stdc1',
-    'sfnet-lite_stdc1_8xb2-50k_cityscapes-1024x1024': 'sfnet_lite_stdc1',
-    'sfnet_df2_8xb2-50k_cityscapes-1024x1024': 'sfnet_df2',
+    'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024': 'sfnet_r18',
+    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024': 'sfnet_lite_r18',
+    'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024': 'sfnet_stdc1',
+    'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024': 'sfnet_lite_stdc1',
+    'sfnet_df2_8xb2-56k_cityscapes-1024x1024': 'sfnet_df2',
 }
 
 

@@ -41,7 +41,8 @@ from sfseg.utils.checkpoint import (
 HERE = osp.dirname(osp.abspath(__file__))
 CONFIG_ROOT = osp.join(HERE, '..', '..', 'configs')
 
-_CITY = '8xb2-50k_cityscapes-1024x1024.py'
+_CITY = '8xb2-56k_cityscapes-1024x1024.py'
+_LITE = '8xb2-186k_cityscapes-1024x1024.py'
 FAMILIES = {
     'sfnet_r18': f'sfnet/sfnet_r18-d32_{_CITY}',
     'sfnet_r18_dsn': f'sfnet/sfnet-dsn_r18-d32_{_CITY}',
@@ -53,9 +54,9 @@ FAMILIES = {
     'sfnet_df2_dsn': f'sfnet/sfnet-dsn_df2_{_CITY}',
     'sfnet_stdc1': f'sfnet/sfnet_stdc1_{_CITY}',
     'sfnet_stdc2': f'sfnet/sfnet_stdc2_{_CITY}',
-    'sfnet_lite_r18': f'sfnet_lite/sfnet-lite_r18-d32_{_CITY}',
-    'sfnet_lite_stdc1': f'sfnet_lite/sfnet-lite_stdc1_{_CITY}',
-    'sfnet_lite_stdc2': f'sfnet_lite/sfnet-lite_stdc2_{_CITY}',
+    'sfnet_lite_r18': f'sfnet_lite/sfnet-lite_r18-d32_{_LITE}',
+    'sfnet_lite_stdc1': f'sfnet_lite/sfnet-lite_stdc1_{_LITE}',
+    'sfnet_lite_stdc2': f'sfnet_lite/sfnet-lite_stdc2_{_LITE}',
 }
 # ImageNet backbone -> the model family whose config defines that backbone.
 BACKBONES = {

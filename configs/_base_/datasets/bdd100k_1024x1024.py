@@ -10,7 +10,7 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
-    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='SFCentroidCrop', crop_size=crop_size),  # official padding
     dict(type='RandomFlip', prob=0.5),
     dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
     dict(type='SFGaussianBlur'),  # official, always on

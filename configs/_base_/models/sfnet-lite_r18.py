@@ -12,9 +12,15 @@ model = dict(
         fam_kernel_size=3,
         num_classes=19,
         norm_cfg={{_base_.norm_cfg}},
+        # official: conv_last is never synced
+        fuse_norm_cfg=dict(type='BN', requires_grad=True),
         align_corners=True,
+        # official CriterionSFNet: OhemCrossEntropy2dTensor(0.7, 100,000)
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0
+            type='SFOhemCrossEntropy',
+            thresh=0.7,
+            min_kept=100000,
+            loss_weight=1.0,
         ),
     )
 )

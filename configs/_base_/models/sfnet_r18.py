@@ -29,9 +29,15 @@ model = dict(
         fam_kernel_size=3,
         num_classes=19,
         norm_cfg=norm_cfg,
+        # official: the fusion convs (fpn_out, conv_last) are never synced
+        fuse_norm_cfg=dict(type='BN', requires_grad=True),
         align_corners=True,
+        # official --ohem: OhemCrossEntropy2dTensor(0.7, 10,000)
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0
+            type='SFOhemCrossEntropy',
+            thresh=0.7,
+            min_kept=10000,
+            loss_weight=1.0,
         ),
     ),
     train_cfg=dict(),

@@ -33,6 +33,9 @@ class SFHead(BaseDecodeHead):
         fam_kernel_size (int): kernel of the FAM flow conv.
         context (str): ``'ppm'`` or ``'conv'``.
         lateral_bias (bool): bias in the lateral 1x1 convs (official: yes).
+        fuse_norm_cfg (dict, optional): norm of the fusion convs
+            (``fpn_out`` and ``conv_last``; default ``norm_cfg``). The
+            official model keeps them plain BN under SyncBN training.
         dsn_loss_decode (dict | list[dict], optional): loss(es) of the deep
             supervision branches; None disables them.
         **kwargs: ``BaseDecodeHead`` arguments; ``in_channels`` and
@@ -51,6 +54,7 @@ class SFHead(BaseDecodeHead):
         context='ppm',
         lateral_bias=True,
         dsn_loss_decode=None,
+        fuse_norm_cfg=None,
         **kwargs,
     ):
         kwargs.setdefault('dropout_ratio', 0.0)
@@ -75,6 +79,7 @@ class SFHead(BaseDecodeHead):
             context=context,
             pool_scales=pool_scales,
             lateral_bias=lateral_bias,
+            fpn_out_norm_cfg=fuse_norm_cfg,
             **conv_kwargs,
         )
         self.conv_last = ConvModule(
@@ -82,7 +87,7 @@ class SFHead(BaseDecodeHead):
             self.channels,
             3,
             padding=1,
-            **conv_kwargs,
+            **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
         self.with_dsn = dsn_loss_decode is not None
         if self.with_dsn:

@@ -27,6 +27,9 @@ class SFLiteHead(BaseDecodeHead):
         fam_kernel_size (int): kernel of the GD-FAM flow conv.
         context (str): ``'ppm'`` or ``'conv'``.
         lateral_bias (bool): bias in the lateral 1x1 convs (official: yes).
+        fuse_norm_cfg (dict, optional): norm of ``conv_last`` (default
+            ``norm_cfg``). The official model keeps it plain BN under
+            SyncBN training.
         **kwargs: ``BaseDecodeHead`` arguments (list ``in_channels`` /
             ``in_index``).
 
@@ -41,6 +44,7 @@ class SFLiteHead(BaseDecodeHead):
         fam_kernel_size=3,
         context='ppm',
         lateral_bias=True,
+        fuse_norm_cfg=None,
         **kwargs,
     ):
         kwargs.setdefault('dropout_ratio', 0.0)
@@ -66,7 +70,7 @@ class SFLiteHead(BaseDecodeHead):
             self.channels,
             3,
             padding=1,
-            **conv_kwargs,
+            **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
 
     def forward(self, inputs):

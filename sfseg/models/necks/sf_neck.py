@@ -75,6 +75,9 @@ class SFNeck(BaseModule):
         lateral_bias (bool): bias in the 1x1 lateral convs; the official
             model has one (redundant before BN, kept so checkpoints load).
         conv_cfg, norm_cfg, act_cfg (dict): as in mmcv ``ConvModule``.
+        fpn_out_norm_cfg (dict, optional): norm of the ``fpn_out`` convs
+            (default ``norm_cfg``). The official model keeps them plain
+            BN when the rest is synchronised.
 
     Shape:
         - inputs: L tensors N x C_i x H_i x W_i (strides s_0 < ... < s_L-1)
@@ -93,6 +96,7 @@ class SFNeck(BaseModule):
         conv_cfg=None,
         norm_cfg=dict(type='BN'),
         act_cfg=dict(type='ReLU'),
+        fpn_out_norm_cfg=None,
         init_cfg=None,
     ):
         super().__init__(init_cfg)
@@ -116,8 +120,9 @@ class SFNeck(BaseModule):
         self.fpn_in = build_laterals(
             in_channels[:-1], channels, lateral_bias, **conv_kwargs
         )
+        out_kwargs = dict(conv_kwargs, norm_cfg=fpn_out_norm_cfg or norm_cfg)
         self.fpn_out = nn.ModuleList(
-            ConvModule(channels, channels, 3, padding=1, **conv_kwargs)
+            ConvModule(channels, channels, 3, padding=1, **out_kwargs)
             for _ in in_channels[:-1]
         )
         self.fpn_out_align = nn.ModuleList(

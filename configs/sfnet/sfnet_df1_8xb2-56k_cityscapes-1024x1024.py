@@ -1,14 +1,11 @@
 _base_ = [
-    '../_base_/models/sfnet-lite_stdc1.py',
+    '../_base_/models/sfnet_df1.py',
     '../_base_/datasets/cityscapes_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
-    '../_base_/schedules/schedule_50k.py',
+    '../_base_/schedules/schedule_sgd-epoch-poly.py',
 ]
 crop_size = (1024, 1024)
 data_preprocessor = dict(size=crop_size)
 model = dict(
     data_preprocessor=data_preprocessor,
-    decode_head=dict(
-        sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=100000)
-    ),
 )

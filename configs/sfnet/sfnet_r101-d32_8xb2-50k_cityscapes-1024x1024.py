@@ -1,2 +1,0 @@
-_base_ = './sfnet_r50-d32_8xb2-50k_cityscapes-1024x1024.py'
-model = dict(backbone=dict(depth=101))

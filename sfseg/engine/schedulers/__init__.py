@@ -1,0 +1,3 @@
+from .epoch_poly_lr import SFEpochPolyLR, SFEpochPolyParamScheduler
+
+__all__ = ['SFEpochPolyLR', 'SFEpochPolyParamScheduler']
