@@ -313,11 +313,36 @@ def test_config_follows_its_official_script(path):
             ],
             ['decode_head.conv_last.'],
         ),
+        (  # STDC: only the depthwise stride-2 'avd_layer' BNs are synced
+            'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py',
+            ['backbone.stages.2.0.downsample.', 'decode_head.fpn.fpn_in.'],
+            [
+                'backbone.stages.0.',
+                'backbone.stages.1.',
+                'backbone.stages.2.0.layers.',
+                'backbone.stages.4.1.layers.',
+                'decode_head.conv_last.',
+            ],
+        ),
+        (  # DFNet: stem and shortcut BNs synced, basic-block BNs plain
+            'sfnet_df2_8xb2-56k_cityscapes-1024x1024.py',
+            [
+                'backbone.stage1.',
+                'backbone.stage2_1.0.downsample.',
+                'decode_head.fpn.fpn_in.',
+            ],
+            [
+                'backbone.stage2_1.0.bn1',
+                'backbone.stage3_1.5.bn2',
+                'decode_head.fpn.fpn_out.',
+            ],
+        ),
     ],
 )
 def test_syncbn_only_where_the_official_model_syncs(name, synced, plain):
-    """Research notes 2.1: SyncBN in the backbone, PPM, fpn_in and dsn;
-    plain BN in fpn_out and conv_last."""
+    """Research notes 2.1: SyncBN in the ResNet-D backbone, PPM, fpn_in
+    and dsn, STDC's stride-2 depthwise BNs and DFNet's stem and shortcut
+    BNs; plain BN in fpn_out, conv_last, STDC's ConvX and DFNet's blocks."""
     from mmseg.registry import MODELS
 
     from sfseg.utils import resolve_config

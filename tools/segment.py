@@ -38,7 +38,7 @@ from sfseg.apis import (
     fit_max_size,
     read_image,
 )
-from sfseg.utils import exit_on_user_error
+from sfseg.utils import cpu_info, exit_on_user_error
 from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
@@ -58,6 +58,7 @@ class Report:
     peak_input: str = ''
     fps: float = 0.0
     model_fps: float = 0.0
+    precision: str = 'fp32'
 
 
 def list_images(path):
@@ -227,6 +228,7 @@ def segment(
     skip_bad=None,
     max_size=DEFAULT_MAX_SIZE,
     fast=None,
+    precision='auto',
 ):
     """Segment ``path``; return a :class:`Report`.
 
@@ -240,14 +242,18 @@ def segment(
         device=device,
         fast=fast,
         show_progress=False,
+        precision=precision,
     )
     if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
-        return segment_video(inferencer, path, out_dir, opacity, max_size)
-    if skip_bad is None:
-        skip_bad = osp.isdir(path)
-    return segment_images(
-        inferencer, path, out_dir, opacity, skip_bad, max_size
-    )
+        report = segment_video(inferencer, path, out_dir, opacity, max_size)
+    else:
+        if skip_bad is None:
+            skip_bad = osp.isdir(path)
+        report = segment_images(
+            inferencer, path, out_dir, opacity, skip_bad, max_size
+        )
+    report.precision = inferencer.precision
+    return report
 
 
 def summary(report, out_dir):
@@ -269,6 +275,7 @@ def summary(report, out_dir):
             'skipped ' + (why if why.startswith(file) else f'{file}: {why}')
             for file, why in report.skipped
         ]
+    lines.append(f'precision {report.precision} ({cpu_info.describe()})')
     if report.peak_input:
         lines.append(
             f'peak memory {gib:.2f} GiB (resident, while segmenting '
@@ -300,6 +307,13 @@ def main(argv=None):
         f'(default {DEFAULT_MAX_SIZE}; 0: never shrink)',
     )
     parser.add_argument(
+        '--precision',
+        choices=['auto', 'fp32', 'bf16'],
+        default='auto',
+        help='auto: bf16 only on CPUs with native bf16 (AVX-512 BF16 / '
+        'AMX), else fp32; bf16 is refused where it would be emulated',
+    )
+    parser.add_argument(
         '--fast',
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -316,6 +330,7 @@ def main(argv=None):
         skip_bad=args.skip_bad,
         max_size=args.max_size,
         fast=args.fast,
+        precision=args.precision,
     )
     print('\n' + '\n'.join(summary(report, args.out_dir)))
     return 1 if report.skipped else 0

@@ -9,8 +9,12 @@ from .input_images import (
     fit_max_size,
     read_image,
 )
+from .precision import PRECISIONS, autocast_for, resolve_precision
 
 __all__ = [
+    'PRECISIONS',
+    'autocast_for',
+    'resolve_precision',
     'MIN_SIDE',
     'InputImageError',
     'SFSegInferencer',

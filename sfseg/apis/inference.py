@@ -10,9 +10,12 @@ weights and the fast CPU path.
   changes.
 
 ``fast=False`` keeps the plain eval-mode model (e.g. to train or to read
-BN statistics); outputs of both agree within 1e-4.
+BN statistics); outputs of both agree within 1e-4. ``precision`` of the
+inferencer: ``'auto'`` (bf16 only on CPUs with native bf16, see
+:mod:`sfseg.apis.precision`), ``'fp32'`` or ``'bf16'``.
 """
 
+import functools
 import os
 import warnings
 
@@ -31,6 +34,8 @@ from sfseg.utils import (
     resolve_config,
 )
 from sfseg.utils.strict_loading import state_dict_of
+
+from .precision import autocast_for, resolve_precision
 
 
 def _on_cpu(model):
@@ -109,6 +114,7 @@ class SFSegInferencer(MMSegInferencer):
         scope='mmseg',
         fast=None,
         show_progress=True,
+        precision='fp32',
     ):
         if isinstance(model, (str, os.PathLike)):
             try:
@@ -124,6 +130,19 @@ class SFSegInferencer(MMSegInferencer):
         if _use_fast_path(fast, self.model):
             prepare_for_inference(self.model, channels_last=True)
         self.show_progress = show_progress
+        device = next(self.model.parameters()).device
+        self.precision = resolve_precision(precision, device)
+        self._autocast = functools.partial(
+            autocast_for, self.precision, device
+        )
+
+    def forward(self, inputs, **kwargs):
+        with self._autocast():
+            samples = super().forward(inputs, **kwargs)
+        for sample in samples:  # bf16 logits -> fp32 for the outputs
+            if 'seg_logits' in sample:
+                sample.seg_logits.data = sample.seg_logits.data.float()
+        return samples
 
     def _load_weights_to_model(self, model, checkpoint, cfg):
         if checkpoint is not None:

@@ -17,11 +17,13 @@ coarsely labelled set for a few rare classes.
 
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.utils import track_progress
 from mmseg.datasets.transforms import RandomCrop
 from mmseg.registry import DATASETS, TRANSFORMS
@@ -96,14 +98,19 @@ class ClassUniformDataset(Dataset):
         seed=0,
         lazy_init=False,
     ):
-        self.dataset = _build(dataset)
-        self.boost_dataset = (
-            None if boost_dataset is None else _build(boost_dataset)
-        )
         if not 0 <= uniform_ratio <= 1:
             raise ValueError(
                 f'uniform_ratio must be in [0, 1], got {uniform_ratio}'
             )
+        if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
+            raise ValueError(
+                f'ClassUniformDataset: tile must be a positive integer, '
+                f'got {tile!r}'
+            )
+        self.dataset = _build(dataset)
+        self.boost_dataset = (
+            None if boost_dataset is None else _build(boost_dataset)
+        )
         if boost_classes and self.boost_dataset is None:
             raise ValueError('boost_classes given without a boost_dataset')
         self.uniform_ratio = uniform_ratio
@@ -147,6 +154,16 @@ class ClassUniformDataset(Dataset):
         self.classes_with_centroids = sorted(
             c for c, items in self.centroids.items() if items
         )
+        if self.uniform_ratio > 0 and not self.classes_with_centroids:
+            # the official BDD Lite-STDC script does this (720p images
+            # have no 1024 tile): every sample is then a random one
+            print_log(
+                f'ClassUniformDataset: no label has a full {self.tile}x'
+                f'{self.tile} tile, so there are no class centroids and '
+                f'uniform_ratio={self.uniform_ratio} has no effect',
+                logger='current',
+                level=logging.WARNING,
+            )
         self._fully_initialized = True
 
     def _cache_path(self, paths):
@@ -166,12 +183,18 @@ class ClassUniformDataset(Dataset):
         ]
         cache = self._cache_path(paths)
         if osp.isfile(cache):
-            with open(cache) as f:
-                stored = json.load(f)
-            return {
-                int(c): [tuple(v) for v in items]
-                for c, items in stored.items()
-            }
+            try:
+                with open(cache) as f:
+                    stored = json.load(f)
+                return {
+                    int(c): [tuple(v) for v in items]
+                    for c, items in stored.items()
+                }
+            except (OSError, ValueError, TypeError) as err:
+                raise ValueError(
+                    f'ClassUniformDataset: centroid cache {cache} is '
+                    f'unreadable ({err}); delete it to recompute it'
+                ) from None
         num_classes = len(self._metainfo['classes'])
         ignore = getattr(dataset, 'ignore_index', 255)
         tasks = [
@@ -188,9 +211,16 @@ class ClassUniformDataset(Dataset):
                 centroids.setdefault(cls, []).extend(
                     (index, x, y) for x, y in points
                 )
-        os.makedirs(osp.dirname(cache), exist_ok=True)
-        with open(cache, 'w') as f:
-            json.dump({str(c): v for c, v in centroids.items()}, f)
+        try:
+            os.makedirs(osp.dirname(cache), exist_ok=True)
+            with open(cache + '.partial', 'w') as f:
+                json.dump({str(c): v for c, v in centroids.items()}, f)
+            os.replace(cache + '.partial', cache)
+        except OSError as err:
+            raise OSError(
+                f'ClassUniformDataset: cannot write the centroid cache '
+                f'{cache} ({err}); set cache_dir to a writable folder'
+            ) from None
         return centroids
 
     def __len__(self):

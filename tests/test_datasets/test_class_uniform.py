@@ -175,3 +175,35 @@ def test_coarse_boosting_draws_rare_class_from_the_boost_set(tmp_path):
         ClassUniformDataset(
             main, cache_dir=cache, boost_dataset=boost, boost_classes=[19]
         )
+
+
+def test_bad_tile_and_cache_name_the_value(rare_class_root, tmp_path):
+    with pytest.raises(ValueError, match='tile must be a positive .* 0'):
+        ClassUniformDataset(
+            dict(type='CityscapesDataset', data_root=rare_class_root),
+            tile=0,
+            lazy_init=True,
+        )
+    # a corrupt cache file: named, with the way out
+    dataset = build(rare_class_root, 0.5, str(tmp_path / 'cache'))
+    (cache,) = list((tmp_path / 'cache').iterdir())
+    cache.write_text('{not json')
+    with pytest.raises(ValueError, match=f'{cache.name} is unreadable'):
+        build(rare_class_root, 0.5, str(tmp_path / 'cache'))
+    # an unwritable cache folder (a file stands where it should be)
+    blocker = tmp_path / 'blocker'
+    blocker.write_text('')
+    with pytest.raises(OSError, match='cannot write the centroid cache'):
+        build(rare_class_root, 0.5, str(blocker / 'sub'))
+    assert len(dataset) > 0
+
+
+def test_no_centroids_samples_randomly(rare_class_root, tmp_path):
+    dataset = ClassUniformDataset(
+        build(rare_class_root, 0.5, str(tmp_path)).dataset,
+        uniform_ratio=0.5,
+        tile=4096,  # larger than every label: no full tile
+        cache_dir=str(tmp_path),
+    )
+    assert dataset.classes_with_centroids == []
+    assert dataset.draw(0, np.random.default_rng(0))[2] is None

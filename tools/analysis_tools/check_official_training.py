@@ -19,6 +19,15 @@ Per step it prints both losses, the max abs gradient difference, the max
 abs weight difference after the step and the learning rates; then the
 learning rates of both schedules at the first iteration of epochs 0, 1, 2
 and the last one. Exit status 1 when a tolerance is exceeded.
+
+``--what augmentation`` (or ``all``) also compares the training
+augmentation: the official transforms and the sfseg Cityscapes pipeline
+run ``--draws`` times on one 1024x2048 street scene (drawn by
+``tools/dataset_converters/toy_driving.py``), half of the draws centred on
+a centroid of its rarest class, and a two-sample KS test compares the
+crop's scale, the padded fraction, the fraction of crops containing the
+rare class and the mean / std of each colour channel
+(``official_augmentation.py``).
 """
 
 import argparse
@@ -43,6 +52,7 @@ from mmseg.utils import register_all_modules
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(HERE, '..', 'model_converters'))
+sys.path.insert(0, osp.join(HERE, '..', 'dataset_converters'))
 
 import sfsegnets2sfseg as converter  # noqa: E402
 from official_sfsegnets import build_official, import_official  # noqa: E402
@@ -330,24 +340,38 @@ def check_family(root, family, steps, shape, dtype=torch.float64, seed=0):
     )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--official-root', required=True)
-    parser.add_argument('--families', nargs='+', default=sorted(FAMILIES))
-    parser.add_argument('--steps', type=int, default=3)
-    parser.add_argument('--shape', type=int, nargs=2, default=[256, 512])
-    parser.add_argument('--tol', type=float, default=1e-5)
-    parser.add_argument(
-        '--dtype',
-        choices=['float64', 'float32'],
-        default='float64',
-        help='float64 (default) compares the maths; in float32 both sides '
-        'differ from their own float64 result by rounding (reported)',
+AUGMENTATION_CONFIG = 'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py'
+
+
+def check_augmentation(root, draws, seed=0):
+    """KS comparison of the official and the sfseg augmentation."""
+    from mmengine.utils import ProgressBar
+    from official_augmentation import compare
+    from toy_driving import draw_scene
+
+    from sfseg.datasets.class_uniform import label_centroids
+
+    rgb, label = draw_scene(1024, 2048, np.random.default_rng(seed))
+    label = np.where(label == 255, 0, label).astype(np.uint8)
+    centroids = label_centroids(label, 19, 1024)
+    counts = {c: int((label == c).sum()) for c in centroids}
+    rare = min(counts, key=counts.get)
+    cfg = Config.fromfile(resolve_config(AUGMENTATION_CONFIG))
+    result = compare(
+        root,
+        cfg,
+        rgb,
+        label,
+        centroids[rare],
+        rare,
+        draws,
+        ProgressBar(draws),
     )
-    args = parser.parse_args(argv)
-    dtype = getattr(torch, args.dtype)
-    register_all_modules()
-    failed = []
+    return rare, counts[rare] / label.size, result
+
+
+def report_training(args, dtype, failed):
+    """Print the step and schedule tables; append failing families."""
     print(
         '| family | step | loss official | loss sfseg | rel. loss diff | '
         'max abs grad diff (max grad) | max abs weight diff | lr official | '
@@ -387,6 +411,54 @@ def main(argv=None):
             )
             if abs(official[epoch] - ours[epoch]) > 1e-12:
                 failed.append(family)
+
+
+def report_augmentation(args, failed):
+    rare, share, result = check_augmentation(args.official_root, args.draws)
+    print(
+        f'\n\n{args.draws} draws per side on a 1024x2048 scene; rare class '
+        f'{rare} ({100 * share:.2f} % of the pixels); half of the draws '
+        'centred on it\n\n| statistic | official mean | sfseg mean | '
+        'KS statistic | p-value |\n|---|---|---|---|---|'
+    )
+    for r in result:
+        print(
+            f'| {r["stat"]} | {r["official"]:.4f} | {r["sfseg"]:.4f} | '
+            f'{r["ks"]:.3f} | {r["p"]:.3f} |'
+        )
+        if r['p'] < args.alpha:
+            failed.append(f'augmentation: {r["stat"]}')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--official-root', required=True)
+    parser.add_argument('--families', nargs='+', default=sorted(FAMILIES))
+    parser.add_argument('--steps', type=int, default=3)
+    parser.add_argument('--shape', type=int, nargs=2, default=[256, 512])
+    parser.add_argument('--tol', type=float, default=1e-5)
+    parser.add_argument(
+        '--what',
+        choices=['training', 'augmentation', 'all'],
+        default='all',
+    )
+    parser.add_argument('--draws', type=int, default=500)
+    parser.add_argument('--alpha', type=float, default=0.01)
+    parser.add_argument(
+        '--dtype',
+        choices=['float64', 'float32'],
+        default='float64',
+        help='float64 (default) compares the maths; in float32 both sides '
+        'differ from their own float64 result by rounding (reported)',
+    )
+    args = parser.parse_args(argv)
+    dtype = getattr(torch, args.dtype)
+    register_all_modules()
+    failed = []
+    if args.what in ('training', 'all'):
+        report_training(args, dtype, failed)
+    if args.what in ('augmentation', 'all'):
+        report_augmentation(args, failed)
     if failed:
         sys.exit(f'differences above tolerance: {sorted(set(failed))}')
 

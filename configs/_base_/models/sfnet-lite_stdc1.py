@@ -8,6 +8,8 @@ model = dict(
         stdc_type='STDCNet1',
         out_indices=(1, 2, 3, 4),
         norm_cfg={{_base_.norm_cfg}},
+        # official: only the stride-2 depthwise BNs are synced, not ConvX
+        convx_norm_cfg=dict(type='BN', requires_grad=True),
     ),
     decode_head=dict(in_channels=[64, 512, 1024], in_index=[0, 2, 3]),
 )

@@ -3,7 +3,12 @@
 _base_ = './sfnet_r18.py'
 model = dict(
     backbone=dict(
-        _delete_=True, type='SFDFNet', arch='v1', norm_cfg={{_base_.norm_cfg}}
+        _delete_=True,
+        type='SFDFNet',
+        arch='v1',
+        norm_cfg={{_base_.norm_cfg}},
+        # official: the basic blocks' BNs are never synced
+        block_norm_cfg=dict(type='BN', requires_grad=True),
     ),
     decode_head=dict(
         in_channels=[128, 256, 512], in_index=[0, 1, 2], channels=64

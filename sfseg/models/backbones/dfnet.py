@@ -7,6 +7,8 @@ from mmseg.models.backbones.resnet import BasicBlock
 from mmseg.models.utils import ResLayer
 from mmseg.registry import MODELS
 
+from ..utils import swap_norm
+
 
 @MODELS.register_module()
 class SFDFNet(BaseModule):
@@ -26,6 +28,10 @@ class SFDFNet(BaseModule):
             stage3_1 10x128 s2, stage3_2 1x256 s1,      stage3_2,
             stage4_1 4x256 s2, stage4_2 2x512 s1        stage4_2
     ======  =========================================  ================
+
+    ``block_norm_cfg`` (default ``norm_cfg``) sets the norm of the basic
+    blocks' ``bn1`` / ``bn2``: the official model builds them as plain BN
+    and synchronises only the stem and shortcut BNs under SyncBN training.
 
     Shape (input N x 3 x H x W):
         - v1 outputs: (N x 128 x H/16, N x 256 x H/32, N x 512 x H/32)
@@ -52,6 +58,7 @@ class SFDFNet(BaseModule):
         in_channels=3,
         conv_cfg=None,
         norm_cfg=dict(type='BN', requires_grad=True),
+        block_norm_cfg=None,
         init_cfg=None,
     ):
         if init_cfg is None:
@@ -93,6 +100,10 @@ class SFDFNet(BaseModule):
             )
             self.add_module(name, layer)
             inplanes = planes
+            if block_norm_cfg is not None:
+                for block in layer:
+                    swap_norm(block, block.norm1_name, block_norm_cfg)
+                    swap_norm(block, block.norm2_name, block_norm_cfg)
 
     def forward(self, x):
         x = self.stage1(x)

@@ -1,7 +1,10 @@
 """STDC backbone with the stride-4 output SFNet needs."""
 
+from mmcv.cnn import ConvModule
 from mmseg.models.backbones import STDCNet
 from mmseg.registry import MODELS
+
+from ..utils import swap_norm
 
 
 @MODELS.register_module()
@@ -19,6 +22,11 @@ class SFSTDCNet(STDCNet):
         **kwargs: ``STDCNet`` arguments. ``channels`` defaults to the
             official (32, 64, 256, 512, 1024), ``bottleneck_type`` to
             ``'cat'``, ``norm_cfg`` to BN and ``act_cfg`` to ReLU.
+        convx_norm_cfg (dict, optional): norm of the conv-norm-act units
+            (the official ``ConvX``: the stem and every STDC-module conv);
+            default ``norm_cfg``. The official model keeps them plain BN
+            under SyncBN training and synchronises only the stride-2
+            depthwise ``downsample`` (``avd_layer``) BNs.
 
     Shape (STDC1 / STDC2, input N x 3 x H x W, default out_indices):
         - outputs: (N x 64 x H/4 x W/4, N x 256 x H/8 x W/8,
@@ -26,7 +34,11 @@ class SFSTDCNet(STDCNet):
     """
 
     def __init__(
-        self, stdc_type='STDCNet1', out_indices=(1, 2, 3, 4), **kwargs
+        self,
+        stdc_type='STDCNet1',
+        out_indices=(1, 2, 3, 4),
+        convx_norm_cfg=None,
+        **kwargs,
     ):
         kwargs.setdefault('in_channels', 3)
         kwargs.setdefault('channels', (32, 64, 256, 512, 1024))
@@ -42,6 +54,14 @@ class SFSTDCNet(STDCNet):
                     f'lie in [0, {num_stages - 1}]'
                 )
         self.out_indices = tuple(out_indices)
+        if convx_norm_cfg is not None:
+            for name, module in self.stages.named_modules():
+                if (
+                    isinstance(module, ConvModule)
+                    and module.with_norm
+                    and not name.endswith('downsample')
+                ):
+                    swap_norm(module, module.norm_name, convx_norm_cfg)
 
     def forward(self, x):
         feats = []
