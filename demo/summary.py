@@ -8,8 +8,8 @@ import statistics
 import time
 
 import torch
-from mmseg.apis import init_model
 
+from sfseg.apis import init_model
 from sfseg.utils import prepare_for_inference
 from sfseg.utils.cpu_info import describe
 
@@ -55,7 +55,8 @@ def main():
     args = parser.parse_args()
 
     miou, metrics_file = read_miou(args.test_dir)
-    model = init_model(args.config, args.checkpoint, device='cpu')
+    # strict weights; fast=False keeps the BN layers for the parameter count
+    model = init_model(args.config, args.checkpoint, fast=False)
     params = sum(p.numel() for p in model.parameters())
     rows = [
         (

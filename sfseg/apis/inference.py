@@ -15,7 +15,6 @@ inferencer: ``'auto'`` (bf16 only on CPUs with native bf16, see
 :mod:`sfseg.apis.precision`), ``'fp32'`` or ``'bf16'``.
 """
 
-import functools
 import os
 import warnings
 
@@ -130,18 +129,16 @@ class SFSegInferencer(MMSegInferencer):
         if _use_fast_path(fast, self.model):
             prepare_for_inference(self.model, channels_last=True)
         self.show_progress = show_progress
-        device = next(self.model.parameters()).device
-        self.precision = resolve_precision(precision, device)
-        self._autocast = functools.partial(
-            autocast_for, self.precision, device
-        )
+        self.device = next(self.model.parameters()).device
+        self.precision = resolve_precision(precision, self.device)
 
     def forward(self, inputs, **kwargs):
-        with self._autocast():
+        if self.precision == 'fp32':
+            return super().forward(inputs, **kwargs)
+        with autocast_for(self.precision, self.device):
             samples = super().forward(inputs, **kwargs)
         for sample in samples:  # bf16 logits -> fp32 for the outputs
-            if 'seg_logits' in sample:
-                sample.seg_logits.data = sample.seg_logits.data.float()
+            sample.seg_logits.data = sample.seg_logits.data.float()
         return samples
 
     def _load_weights_to_model(self, model, checkpoint, cfg):

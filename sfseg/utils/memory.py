@@ -18,25 +18,26 @@ def reset_peak_memory():
         return False
 
 
-def peak_memory_bytes():
-    """Peak resident set size since the last reset (or process start)."""
+def _status_bytes(field):
+    """``field`` of ``/proc/self/status`` in bytes, or ``None``."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
-                if line.startswith('VmHWM:'):
+                if line.startswith(field + ':'):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return None
+
+
+def peak_memory_bytes():
+    """Peak resident set size since the last reset (or process start)."""
+    peak = _status_bytes('VmHWM')
+    if peak is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return peak
 
 
 def current_memory_bytes():
     """Resident set size now (``VmRSS``); ``0`` where ``/proc`` is absent."""
-    try:
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _status_bytes('VmRSS') or 0

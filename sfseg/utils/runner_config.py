@@ -32,8 +32,7 @@ def _find_in_roots(name):
     bare file name, anywhere below them; the first root that has it."""
     for root in config_roots():
         if osp.dirname(name):
-            found = [osp.join(root, name)]
-            found = [f for f in found if osp.isfile(f)]
+            found = [f for f in [osp.join(root, name)] if osp.isfile(f)]
         else:
             found = glob.glob(osp.join(root, '**', name), recursive=True)
         if len(found) > 1:

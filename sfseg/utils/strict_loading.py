@@ -45,7 +45,7 @@ def _keys(keys):
     return shown + (f' and {more} more' if more > 0 else '')
 
 
-def _likely_cause(model, missing, unexpected, misshaped):
+def _likely_cause(missing, unexpected, misshaped):
     """One sentence on why the checkpoint does not fit, or ``''``."""
     for key, ckpt_shape, model_shape in misshaped:
         if _CLASSIFIER.search(key) and ckpt_shape[0] != model_shape[0]:
@@ -103,7 +103,7 @@ def check_state_dict(model, state):
         parts.append(
             f'{len(unexpected)} unexpected key(s): {_keys(unexpected)}'
         )
-    cause = _likely_cause(model, missing, unexpected, misshaped)
+    cause = _likely_cause(missing, unexpected, misshaped)
     raise CheckpointMismatchError(
         '; '.join(parts) + (f'. {cause}' if cause else '')
     )
