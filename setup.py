@@ -75,7 +75,9 @@ if __name__ == '__main__':
         install_requires=read_requirements('requirements/runtime.txt'),
         extras_require={
             'mim': ['mmcv>=2.0.0rc4,<2.2.0'],
-            'tests': read_requirements('requirements/tests.txt'),
+            'deploy': read_requirements('requirements/deploy.txt'),
+            'tests': read_requirements('requirements/tests.txt')
+            + read_requirements('requirements/deploy.txt'),
         },
         zip_safe=False,
     )

@@ -39,7 +39,8 @@ else
 fi
 
 step 'mmengine, mmsegmentation, mmdet and test tools'
-"${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt
+"${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt \
+    -r requirements/deploy.txt
 
 if ! have 'import panopticapi.evaluation, panopticapi.utils'; then
     step 'panopticapi-lite 0.2.0 without its numpy<2 pin (mmdet PQ metric)'

@@ -15,6 +15,9 @@ overlays of images up to 4 megapixels. Images whose long side exceeds
 Videos (.mp4, .avi, .mov, .mkv) go to ``OUT/<name>_overlay.mp4`` with
 the frames per second printed. CONFIG may be a file, an sfseg config name
 or ``sfseg::<folder>/<name>.py``; the checkpoint must fit the config.
+``--backend onnxruntime|openvino`` runs the network in that runtime
+(exported on the fly); ``--precision int8`` there calibrates on
+``--calib`` images (default: the first 8 inputs or video frames).
 """
 
 import argparse
@@ -32,6 +35,8 @@ from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
 from sfseg.apis import (
+    BACKENDS,
+    PRECISIONS,
     InputImageError,
     SFSegInferencer,
     check_min_size,
@@ -44,6 +49,7 @@ from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 DEFAULT_MAX_SIZE = 4096
+CALIB_IMAGES = 8
 LABELS_MAX_PIXELS = 2048 * 2048
 
 
@@ -59,6 +65,7 @@ class Report:
     fps: float = 0.0
     model_fps: float = 0.0
     precision: str = 'fp32'
+    backend: str = 'pytorch'
 
 
 def list_images(path):
@@ -85,6 +92,33 @@ def list_images(path):
             )
         seen[stem] = file
     return found
+
+
+def calibration_images(path, max_size, count=CALIB_IMAGES):
+    """Up to ``count`` readable images (BGR) of an image, a folder or
+    the first frames of a video, shrunk as they will be segmented."""
+    images = []
+    if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
+        reader = cv2.VideoCapture(path)
+        while len(images) < count:
+            ok, frame = reader.read()
+            if not ok:
+                break
+            images.append(frame)
+        reader.release()
+    else:
+        for file, _ in list_images(path):
+            try:
+                img = read_image(file)
+                check_min_size(img, file)
+            except InputImageError:
+                continue
+            images.append(img)
+            if len(images) == count:
+                break
+    if not images:
+        raise InputImageError(f'no readable calibration images in {path}')
+    return [fit_max_size(img, max_size) for img in images]
 
 
 def predict_labels(inferencer, img, max_size):
@@ -229,13 +263,19 @@ def segment(
     max_size=DEFAULT_MAX_SIZE,
     fast=None,
     precision='auto',
+    backend='pytorch',
+    calib=None,
 ):
     """Segment ``path``; return a :class:`Report`.
 
-    ``skip_bad`` defaults to on for folders and off for a single image.
+    ``skip_bad`` defaults to on for folders and off for a single image;
+    ``calib`` (int8 only) defaults to ``path`` itself.
     """
     if not osp.exists(path):
         raise InputImageError(f'input not found: {path}')
+    calibration = None
+    if precision == 'int8':
+        calibration = calibration_images(calib or path, max_size)
     inferencer = SFSegInferencer(
         config,
         weights=checkpoint,
@@ -243,6 +283,8 @@ def segment(
         fast=fast,
         show_progress=False,
         precision=precision,
+        backend=backend,
+        calibration=calibration,
     )
     if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
         report = segment_video(inferencer, path, out_dir, opacity, max_size)
@@ -253,6 +295,7 @@ def segment(
             inferencer, path, out_dir, opacity, skip_bad, max_size
         )
     report.precision = inferencer.precision
+    report.backend = inferencer.backend
     return report
 
 
@@ -275,7 +318,10 @@ def summary(report, out_dir):
             'skipped ' + (why if why.startswith(file) else f'{file}: {why}')
             for file, why in report.skipped
         ]
-    lines.append(f'precision {report.precision} ({cpu_info.describe()})')
+    lines.append(
+        f'precision {report.precision} ({cpu_info.describe()}), '
+        f'{report.backend} backend'
+    )
     if report.peak_input:
         lines.append(
             f'peak memory {gib:.2f} GiB (resident, while segmenting '
@@ -307,11 +353,22 @@ def main(argv=None):
         f'(default {DEFAULT_MAX_SIZE}; 0: never shrink)',
     )
     parser.add_argument(
+        '--backend',
+        choices=BACKENDS,
+        default='pytorch',
+        help='where the network runs (onnxruntime / openvino: CPU)',
+    )
+    parser.add_argument(
         '--precision',
-        choices=['auto', 'fp32', 'bf16'],
+        choices=PRECISIONS,
         default='auto',
         help='auto: bf16 only on CPUs with native bf16 (AVX-512 BF16 / '
-        'AMX), else fp32; bf16 is refused where it would be emulated',
+        'AMX), else fp32; bf16 is refused where it would be emulated; '
+        'int8 needs --backend onnxruntime or openvino',
+    )
+    parser.add_argument(
+        '--calib',
+        help='image or folder to calibrate int8 on (default: the input)',
     )
     parser.add_argument(
         '--fast',
@@ -331,6 +388,8 @@ def main(argv=None):
         max_size=args.max_size,
         fast=args.fast,
         precision=args.precision,
+        backend=args.backend,
+        calib=args.calib,
     )
     print('\n' + '\n'.join(summary(report, args.out_dir)))
     return 1 if report.skipped else 0

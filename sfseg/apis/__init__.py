@@ -9,10 +9,19 @@ from .input_images import (
     fit_max_size,
     read_image,
 )
-from .precision import PRECISIONS, autocast_for, resolve_precision
+from .precision import (
+    BACKENDS,
+    PRECISIONS,
+    autocast_for,
+    resolve_precision,
+)
+from .runtime_network import RuntimeNetwork, route_through
 
 __all__ = [
+    'BACKENDS',
     'PRECISIONS',
+    'RuntimeNetwork',
+    'route_through',
     'autocast_for',
     'resolve_precision',
     'MIN_SIDE',

@@ -10,9 +10,13 @@ weights and the fast CPU path.
   changes.
 
 ``fast=False`` keeps the plain eval-mode model (e.g. to train or to read
-BN statistics); outputs of both agree within 1e-4. ``precision`` of the
-inferencer: ``'auto'`` (bf16 only on CPUs with native bf16, see
-:mod:`sfseg.apis.precision`), ``'fp32'`` or ``'bf16'``.
+BN statistics); outputs of both agree within 1e-4. The inferencer also
+takes ``backend`` (``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``:
+the network is exported to ONNX and run there, see
+:mod:`sfseg.apis.runtime_network`) and ``precision``: ``'auto'`` (bf16
+only on CPUs with native bf16, see :mod:`sfseg.apis.precision`),
+``'fp32'``, ``'bf16'`` or ``'int8'`` (ONNX Runtime / OpenVINO, calibrated
+on ``calibration`` images).
 """
 
 import os
@@ -35,6 +39,7 @@ from sfseg.utils import (
 from sfseg.utils.strict_loading import state_dict_of
 
 from .precision import autocast_for, resolve_precision
+from .runtime_network import RuntimeNetwork, route_through
 
 
 def _on_cpu(model):
@@ -100,7 +105,13 @@ def init_model(
 class SFSegInferencer(MMSegInferencer):
     """``MMSegInferencer`` with sfseg config names, strict weights and the
     fast CPU path (``fast``; ``None`` means on CPU only). Tools that call
-    it once per image pass ``show_progress=False`` and show their own."""
+    it once per image pass ``show_progress=False`` and show their own.
+
+    ``backend``, ``precision``, ``calibration`` (images: paths or BGR
+    arrays, for int8) and ``threads`` (of the ONNX Runtime / OpenVINO
+    runtime) choose where and how the network runs; see the module
+    docstring.
+    """
 
     def __init__(
         self,
@@ -114,6 +125,9 @@ class SFSegInferencer(MMSegInferencer):
         fast=None,
         show_progress=True,
         precision='fp32',
+        backend='pytorch',
+        calibration=None,
+        threads=None,
     ):
         if isinstance(model, (str, os.PathLike)):
             try:
@@ -126,14 +140,32 @@ class SFSegInferencer(MMSegInferencer):
         super().__init__(
             model, weights, classes, palette, dataset_name, device, scope
         )
-        if _use_fast_path(fast, self.model):
-            prepare_for_inference(self.model, channels_last=True)
         self.show_progress = show_progress
         self.device = next(self.model.parameters()).device
-        self.precision = resolve_precision(precision, self.device)
+        self.backend = backend
+        self.precision = resolve_precision(precision, self.device, backend)
+        if backend != 'pytorch':
+            calib = ()
+            if self.precision == 'int8':
+                calib = self.normalised_inputs(calibration or [])
+            network = RuntimeNetwork(
+                self.model, backend, self.precision, calib, threads
+            )
+            route_through(self.model, network)
+        elif _use_fast_path(fast, self.model):
+            prepare_for_inference(self.model, channels_last=True)
+
+    def normalised_inputs(self, images):
+        """``images`` as the network sees them: N x 3 x H x W float32
+        arrays after the pipeline and the data preprocessor."""
+        arrays = []
+        for data in self.preprocess(self._inputs_to_list(images)):
+            inputs = self.model.data_preprocessor(data, False)['inputs']
+            arrays.append(inputs.float().cpu().numpy())
+        return arrays
 
     def forward(self, inputs, **kwargs):
-        if self.precision == 'fp32':
+        if self.backend != 'pytorch' or self.precision != 'bf16':
             return super().forward(inputs, **kwargs)
         with autocast_for(self.precision, self.device):
             samples = super().forward(inputs, **kwargs)

@@ -7,19 +7,10 @@ import pytest
 import torch
 
 from sfseg.apis import SFSegInferencer, resolve_precision
-from sfseg.utils import SFSegUserError, cpu_info
+from sfseg.utils import SFSegUserError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
-
-
-@pytest.fixture
-def native(monkeypatch):
-    def set_native(value):
-        monkeypatch.setattr(cpu_info, 'has_native_bf16', lambda: value)
-        monkeypatch.setattr(cpu_info, 'cpu_model', lambda: 'Mocked CPU')
-
-    return set_native
 
 
 def test_auto_follows_the_isa(native):
@@ -33,20 +24,6 @@ def test_auto_follows_the_isa(native):
         resolve_precision('bf16')
     with pytest.raises(SFSegUserError, match="got 'int4'"):
         resolve_precision('int4')
-
-
-@pytest.fixture(scope='module')
-def toy_ckpt(tmp_path_factory):
-    from mmengine.config import Config
-    from mmseg.registry import MODELS
-
-    from sfseg.utils import resolve_config
-
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(resolve_config(TOY)).model)
-    path = str(tmp_path_factory.mktemp('p') / 'toy.pth')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-    return path
 
 
 def test_inferencer_runs_the_chosen_precision(native, toy_ckpt):

@@ -30,6 +30,8 @@ def test_benchmark_writes_table_json_and_plot(tmp_path):
             'bf16',
             'onnx',
             'int8',
+            'openvino',
+            'openvino-int8',
             '--shape',
             '64',
             '128',
@@ -53,15 +55,18 @@ def test_benchmark_writes_table_json_and_plot(tmp_path):
         'bf16',
         'onnx',
         'int8',
+        'openvino',
+        'openvino-int8',
     }
     for name, v in row['variants'].items():
         assert v['min_s'] <= v['median_s'] <= v['max_s']
         assert v['x_roofline'] > 0
     # fp32 variants change no output beyond 1e-4; bf16 agrees on most pixels
-    for name in ('nocache', 'fold', 'fast', 'onnx'):
+    for name in ('nocache', 'fold', 'fast', 'onnx', 'openvino'):
         assert row['variants'][name]['max_abs_diff'] < 1e-4
     assert row['variants']['bf16']['argmax_agreement'] > 0.9
-    assert row['variants']['int8']['argmax_agreement'] > 0.5
+    for name in ('int8', 'openvino-int8'):
+        assert row['variants'][name]['argmax_agreement'] > 0.5
     assert result['device'] == 'cpu'
     assert result['cpu'] == cpu_info.describe()
     assert result['isa'] == cpu_info.isa_extensions()

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import torch
 import yaml
 from mmengine.config import Config
@@ -44,12 +45,14 @@ REPO = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
 sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
+sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 
 from get_flops import count_flops  # noqa: E402
 
 from sfseg.models.layers import set_grid_cache  # noqa: E402
 from sfseg.utils import (  # noqa: E402
     cpu_info,  # noqa: E402
+    load_weights_strictly,
     prepare_for_inference,
     resolve_config,
 )
@@ -90,6 +93,9 @@ QUOTED_FPS = {
     'PIDNet-S': '80.82 (A100, mmseg)',
     'Fast-SCNN': '56.45 (V100, mmseg)',
 }
+# ONNX Runtime fp32 / int8 (static QDQ) and OpenVINO fp32 / int8 (the same
+# QDQ file); all run the folded model's export.
+ONNX_VARIANTS = ('onnx', 'int8', 'openvino', 'openvino-int8')
 OFFICIAL_FAMILY = {
     'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024': 'sfnet_r18',
     'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024': 'sfnet_lite_r18',
@@ -171,7 +177,7 @@ class Runner:
         return self.fn()
 
 
-def make_runners(name, model, variant, x, tmpdir, threads):
+def make_runners(name, model, variant, x, tmpdir, threads, calib=None):
     model = revert_sync_batchnorm(model).eval()
     if variant in ('eager', 'nocache'):
         cache = variant == 'eager'
@@ -200,34 +206,65 @@ def make_runners(name, model, variant, x, tmpdir, threads):
                 return fast(xcl, None, mode='tensor').float()
 
         return Runner(name, variant, run_bf16)
-    if variant in ('onnx', 'int8'):
-        import onnxruntime as ort
-        from pytorch2onnx import calibration_inputs, export, quantize
-
-        path = osp.join(tmpdir, f'{name}.onnx')
-        folded = prepare_for_inference(copy.deepcopy(model))
-        export(folded.cpu(), path, tuple(x.shape[2:]), dynamic=False)
-        if variant == 'int8':
-            calib = calibration_inputs(folded, None, tuple(x.shape[2:]), 4)
-            path = quantize(path, path[:-5] + '.int8.onnx', 'static', calib)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        providers = ['CPUExecutionProvider']
-        if x.device.type == 'cuda':
-            if 'CUDAExecutionProvider' not in ort.get_available_providers():
-                raise RuntimeError(
-                    'onnxruntime has no CUDA provider; install onnxruntime-gpu'
-                )
-            providers.insert(0, 'CUDAExecutionProvider')
-        session = ort.InferenceSession(path, opts, providers=providers)
-        feed = {'input': x.cpu().numpy()}
-        return Runner(
-            name,
-            variant,
-            lambda: torch.from_numpy(session.run(None, feed)[0]).to(x.device),
-        )
+    if variant in ONNX_VARIANTS:
+        return onnx_runner(name, model, variant, x, tmpdir, threads, calib)
     raise ValueError(f'unknown variant {variant!r}')
+
+
+def onnx_runner(name, model, variant, x, tmpdir, threads, calib=None):
+    """ONNX Runtime / OpenVINO runner of the folded model's export (one
+    export and one int8 quantisation per model, shared by the variants).
+    ``calib``: normalised arrays for int8 (default: 4 random images)."""
+    from sfseg.deploy import export_onnx, open_runtime, quantize_onnx
+
+    fp32 = osp.join(tmpdir, f'{name}.onnx')
+    int8 = osp.join(tmpdir, f'{name}.int8.onnx')
+    shape = tuple(x.shape[2:])
+    if not osp.exists(fp32):
+        folded = prepare_for_inference(copy.deepcopy(model))
+        export_onnx(folded.cpu(), fp32, shape, dynamic=False)
+    quantised = variant.endswith('int8')
+    if quantised and not osp.exists(int8):
+        if calib is None:
+            gen = np.random.default_rng(0)
+            calib = [
+                gen.standard_normal((1, 3, *shape), dtype=np.float32)
+                for _ in range(4)
+            ]
+        quantize_onnx(fp32, int8, 'static', calib)
+    runtime = 'openvino' if variant.startswith('openvino') else 'onnxruntime'
+    if x.device.type == 'cuda':
+        return cuda_onnx_runner(name, variant, fp32, x, threads)
+    runner = open_runtime(
+        runtime,
+        int8 if quantised else fp32,
+        threads,
+        'int8' if quantised else 'fp32',
+    )
+    feed = x.cpu().numpy()
+    return Runner(name, variant, lambda: torch.from_numpy(runner(feed)))
+
+
+def cuda_onnx_runner(name, variant, path, x, threads):
+    import onnxruntime as ort
+
+    if variant != 'onnx':
+        raise ValueError(f'variant {variant} runs on the CPU only')
+    if 'CUDAExecutionProvider' not in ort.get_available_providers():
+        raise RuntimeError(
+            'onnxruntime has no CUDA provider; install onnxruntime-gpu'
+        )
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(
+        path, opts, providers=['CUDAExecutionProvider', 'CPUExecutionProvider']
+    )
+    feed = {'input': x.cpu().numpy()}
+    return Runner(
+        name,
+        variant,
+        lambda: torch.from_numpy(session.run(None, feed)[0]).to(x.device),
+    )
 
 
 def official_runner(root, family, sfseg_model, x):
@@ -250,6 +287,42 @@ def build(path):
     cfg.model.backbone.pop('init_cfg', None)
     torch.manual_seed(0)
     return MODELS.build(cfg.model), cfg
+
+
+def benchmark_inputs(image, shape, calib_count=4):
+    """The 1 x 3 x H x W input and the int8 calibration arrays.
+
+    ``image`` None: standard normal noise (calibration: more noise, the
+    default of :func:`onnx_runner`). ``'scene'``: a generated street scene
+    (``toy_driving.draw_scene``), calibrated on other scenes. A file: that
+    image resized to ``shape``, calibrated on generated scenes. Images are
+    normalised with ImageNet's RGB mean / std, as every benchmarked config
+    does.
+    """
+    if image is None:
+        gen = torch.Generator().manual_seed(0)
+        return torch.randn(1, 3, *shape, generator=gen), None
+    from toy_driving import draw_scene
+
+    def normalise(rgb):
+        mean = np.array([123.675, 116.28, 103.53], np.float32)
+        std = np.array([58.395, 57.12, 57.375], np.float32)
+        array = (rgb.astype(np.float32) - mean) / std
+        return np.ascontiguousarray(array.transpose(2, 0, 1)[None])
+
+    def scene(seed):
+        return draw_scene(*shape, np.random.default_rng(seed))[0]
+
+    if image == 'scene':
+        rgb = scene(0)
+    else:
+        import mmcv
+
+        rgb = mmcv.imresize(
+            mmcv.imread(image, channel_order='rgb'), shape[::-1]
+        )
+    calib = [normalise(scene(seed)) for seed in range(1, calib_count + 1)]
+    return torch.from_numpy(normalise(rgb)), calib
 
 
 def skipped_variants(variants, device, force_bf16=False):
@@ -288,21 +361,32 @@ def benchmark(args):
     register_all_modules(init_default_scope=True)
     torch.set_num_threads(args.threads)
     shape = tuple(args.shape)
-    gen = torch.Generator().manual_seed(0)
     device = torch.device(args.device)
-    x = torch.randn(1, 3, *shape, generator=gen).to(device)
+    x, calib = benchmark_inputs(args.image, shape)
+    x = x.to(device)
     entries = [
         (osp.splitext(osp.basename(p))[0], resolve_config(p))
         for p in (args.configs or sfseg_cityscapes_configs())
     ]
-    if args.peers:
-        entries += [(n, mmseg_config(rel)) for n, rel in PEERS.items()]
+    if args.peers is not None:
+        unknown = set(args.peers) - set(PEERS)
+        if unknown:
+            raise SystemExit(
+                f'error: unknown peers {sorted(unknown)}; known: {list(PEERS)}'
+            )
+        entries += [
+            (n, mmseg_config(rel))
+            for n, rel in PEERS.items()
+            if not args.peers or n in args.peers
+        ]
     skipped = skipped_variants(args.variants, device, args.force_bf16)
     peak_start = matmul_peak(device=device)
     rows, runners = {}, []
     tmp = tempfile.TemporaryDirectory()
     for name, path in entries:
         model, cfg = build(path)
+        if args.checkpoint:
+            load_weights_strictly(model, args.checkpoint)
         model.eval()
         gflops, params = count_flops(cfg, shape)
         model.to(device)
@@ -324,7 +408,7 @@ def benchmark(args):
             if variant in skipped:
                 continue
             runner = make_runners(
-                name, model, variant, x, tmp.name, args.threads
+                name, model, variant, x, tmp.name, args.threads, calib
             )
             runner.row = name
             runners.append(runner)
@@ -472,15 +556,27 @@ def parse_args(argv=None):
         'configs', nargs='*', help='default: every sfseg Cityscapes config'
     )
     parser.add_argument(
-        '--peers', action='store_true', help="add mmseg's real-time models"
+        '--peers',
+        nargs='*',
+        metavar='NAME',
+        help="add mmseg's real-time models (all, or those named)",
     )
     parser.add_argument(
         '--variants',
         nargs='+',
         default=['eager', 'fast'],
-        choices=['eager', 'nocache', 'fold', 'fast', 'bf16', 'onnx', 'int8'],
+        choices=['eager', 'nocache', 'fold', 'fast', 'bf16', *ONNX_VARIANTS],
     )
     parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048])
+    parser.add_argument(
+        '--image',
+        help="input image file or 'scene' (a generated street scene); "
+        'default: random noise',
+    )
+    parser.add_argument(
+        '--checkpoint',
+        help='weights for every config given (strict); default: random',
+    )
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=2)

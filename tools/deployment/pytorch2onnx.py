@@ -13,44 +13,24 @@ resolution (stride 4 for SFNet), or full-resolution labels with
 """
 
 import argparse
-import os
 import os.path as osp
 import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
+from sfseg.deploy import RUNTIMES, calibration_inputs, open_runtime
+from sfseg.deploy import export_onnx as export
+from sfseg.deploy import quantize_onnx as quantize
 from sfseg.utils import (
     exit_on_user_error,
     load_weights_strictly,
     resolve_config,
 )
-
-
-class ExportWrapper(torch.nn.Module):
-    """``x -> logits`` (N x K x H/s x W/s) or ``x -> labels`` (N x H x W)."""
-
-    def __init__(self, segmentor, argmax=False):
-        super().__init__()
-        self.segmentor = segmentor
-        self.argmax = argmax
-
-    def forward(self, inputs):
-        logits = self.segmentor(inputs, None, mode='tensor')
-        if not self.argmax:
-            return logits
-        logits = F.interpolate(
-            logits,
-            size=inputs.shape[2:],
-            mode='bilinear',
-            align_corners=self.segmentor.decode_head.align_corners,
-        )
-        return logits.argmax(dim=1)
 
 
 def build_model(config, checkpoint=None, cfg_options=None):
@@ -65,73 +45,20 @@ def build_model(config, checkpoint=None, cfg_options=None):
     return model.eval()
 
 
-def export(
-    model, output, shape, opset=17, dynamic=True, dynamo=False, argmax=False
-):
-    """Write ``output``; return the (eval-mode) wrapper that was traced."""
-    if opset < 16:
-        raise ValueError(f'opset {opset} has no GridSample; use >= 16')
-    # eval() on the wrapper itself: the TorchScript exporter restores the
-    # wrapper's training flag afterwards, which would flip the model.
-    wrapper = ExportWrapper(model, argmax).eval()
-    dummy = torch.zeros(1, 3, *shape)
-    if dynamo:
-        from torch.export import Dim
-
-        dynamic_shapes = None
-        if dynamic:
-            h = Dim('h32', min=1, max=256)
-            w = Dim('w32', min=1, max=256)
-            dynamic_shapes = {'inputs': {2: 32 * h, 3: 32 * w}}
-        torch.onnx.export(
-            wrapper,
-            (dummy,),
-            output,
-            dynamo=True,
-            input_names=['input'],
-            output_names=['output'],
-            dynamic_shapes=dynamic_shapes,
-            opset_version=opset,
-            external_data=False,
-        )
-    else:
-        axes = (
-            {
-                'input': {0: 'batch', 2: 'height', 3: 'width'},
-                'output': {0: 'batch'},
-            }
-            if dynamic
-            else None
-        )
-        with torch.no_grad():
-            torch.onnx.export(
-                wrapper,
-                (dummy,),
-                output,
-                dynamo=False,
-                input_names=['input'],
-                output_names=['output'],
-                dynamic_axes=axes,
-                opset_version=opset,
-            )
-    return wrapper
-
-
-def verify(wrapper, output, shapes, atol=1e-4):
-    """Compare ONNX Runtime with PyTorch; return max abs diff per shape."""
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(output, providers=['CPUExecutionProvider'])
+def verify(wrapper, output, shapes, atol=1e-4, runtime='onnxruntime'):
+    """Compare ``runtime`` with PyTorch; return max abs diff per shape
+    (or the share of disagreeing labels for an ``--argmax`` model)."""
+    runner = open_runtime(runtime, output)
     gen = torch.Generator().manual_seed(0)
     diffs = {}
     for shape in shapes:
         x = torch.randn(1, 3, *shape, generator=gen)
         with torch.no_grad():
             ref = wrapper(x).numpy()
-        (got,) = session.run(None, {'input': x.numpy()})
+        got = runner(x.numpy())
         if got.shape != ref.shape:
             raise AssertionError(
-                f'ONNX output shape {got.shape} != PyTorch '
+                f'{runtime} output shape {got.shape} != PyTorch '
                 f'{ref.shape} at input {shape}'
             )
         if wrapper.argmax:
@@ -140,86 +67,10 @@ def verify(wrapper, output, shapes, atol=1e-4):
             diffs[shape] = float(np.abs(got - ref).max())
             if diffs[shape] > atol:
                 raise AssertionError(
-                    f'ONNX differs from PyTorch by {diffs[shape]:.2e} '
+                    f'{runtime} differs from PyTorch by {diffs[shape]:.2e} '
                     f'(> {atol}) at input {shape}'
                 )
     return diffs
-
-
-def quantize(fp32_path, int8_path, mode='static', calib_inputs=()):
-    """ONNX Runtime int8 quantisation of an exported fp32 model.
-
-    ``dynamic``: int8 weights, activations quantised on the fly.
-    ``static``: QDQ int8 weights and activations, per-channel weights,
-    activation ranges calibrated on ``calib_inputs`` (N x 3 x H x W
-    arrays, already normalised). GridSample stays in fp32 between
-    dequantise / quantise nodes.
-    """
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_dynamic,
-        quantize_static,
-    )
-
-    if mode == 'dynamic':
-        quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
-        return int8_path
-    if mode != 'static':
-        raise ValueError(
-            f"quantize mode must be 'dynamic' or 'static', got {mode!r}"
-        )
-    if not len(calib_inputs):
-        raise ValueError('static quantisation needs calibration inputs')
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.items = iter(
-                [{'input': np.asarray(a, np.float32)} for a in calib_inputs]
-            )
-
-        def get_next(self):
-            return next(self.items, None)
-
-    quantize_static(
-        fp32_path,
-        int8_path,
-        Reader(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-    )
-    return int8_path
-
-
-def calibration_inputs(model, image_dir, shape, count=8, seed=0):
-    """Normalised N x 3 x H x W arrays from ``image_dir`` (or random)."""
-    if image_dir is None:
-        gen = np.random.default_rng(seed)
-        return [
-            gen.standard_normal((1, 3, *shape), dtype=np.float32)
-            for _ in range(count)
-        ]
-    import mmcv
-
-    pre = model.data_preprocessor
-    files = sorted(
-        osp.join(image_dir, f)
-        for f in os.listdir(image_dir)
-        if f.lower().endswith(('.png', '.jpg', '.jpeg'))
-    )[:count]
-    if not files:
-        raise FileNotFoundError(f'no calibration images in {image_dir}')
-    arrays = []
-    for path in files:
-        img = mmcv.imresize(mmcv.imread(path), (shape[1], shape[0]))
-        tensor = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-        if pre.channel_conversion:
-            tensor = tensor[:, [2, 1, 0]]
-        arrays.append(((tensor - pre.mean) / pre.std).numpy())
-    return arrays
 
 
 def simplify(output):
@@ -266,7 +117,14 @@ def parse_args(argv=None):
     parser.add_argument(
         '--verify',
         action='store_true',
-        help='check ONNX Runtime against PyTorch',
+        help='check the runtimes (--verify-runtimes) against PyTorch',
+    )
+    parser.add_argument(
+        '--verify-runtimes',
+        nargs='+',
+        choices=RUNTIMES,
+        default=list(RUNTIMES),
+        help='runtimes --verify runs (default: all)',
     )
     parser.add_argument(
         '--simplify', action='store_true', help='run onnxsim (if installed)'
@@ -312,9 +170,13 @@ def main(argv=None):
     if args.verify:
         other = (shape[0] + 32, shape[1] + 64)
         shapes = [shape] if args.static else [shape, other]
-        for size, diff in verify(wrapper, args.output, shapes).items():
-            what = 'pixels disagreeing' if args.argmax else 'max abs diff'
-            print(f'verify {size[0]}x{size[1]}: {what} {diff:.2e}')
+        what = 'pixels disagreeing' if args.argmax else 'max abs diff'
+        for runtime in args.verify_runtimes:
+            diffs = verify(wrapper, args.output, shapes, runtime=runtime)
+            for size, diff in diffs.items():
+                print(
+                    f'verify {runtime} {size[0]}x{size[1]}: {what} {diff:.2e}'
+                )
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 from .fam import FAM, BilinearAlign
 from .flow_warp import base_grid, flow_warp, set_grid_cache
+from .gather_warp import gather_warp, set_gather_warp
 from .gdfam import GDFAM
 from .ppm import PPM
 
@@ -10,5 +11,7 @@ __all__ = [
     'PPM',
     'base_grid',
     'flow_warp',
+    'gather_warp',
+    'set_gather_warp',
     'set_grid_cache',
 ]

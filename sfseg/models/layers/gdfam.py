@@ -65,4 +65,5 @@ class GDFAM(FAM):
             dim=1,
         )
         gate = self.flow_gate(stats)
-        return high_warped * gate + low_warped * (1 - gate)
+        # high * gate + low * (1 - gate) in one pass (equal up to rounding)
+        return torch.lerp(low_warped, high_warped, gate)

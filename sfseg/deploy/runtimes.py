@@ -1,0 +1,90 @@
+"""Run an exported model in ONNX Runtime or OpenVINO on the CPU.
+
+Both runners take the normalised N x 3 x H x W float32 array the ONNX
+graph expects and return its first output as a float32 array, so callers
+(``SFSegInferencer``, the benchmark, ``pytorch2onnx.py --verify``) treat
+the two runtimes alike.
+"""
+
+import numpy as np
+
+from sfseg.utils.user_errors import SFSegUserError
+
+RUNTIMES = ('onnxruntime', 'openvino')
+
+
+class OnnxRuntimeRunner:
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads."""
+
+    def __init__(self, onnx_file, threads=None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(onnx_file), options, providers=['CPUExecutionProvider']
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, inputs):
+        feed = {self.input_name: np.ascontiguousarray(inputs, np.float32)}
+        return self.session.run(None, feed)[0]
+
+
+class OpenVINORunner:
+    """An OpenVINO CPU model compiled for latency.
+
+    ``precision`` is sfseg's name (``'fp32'``, ``'bf16'``, or ``'int8'``
+    for a QDQ int8 file whose float parts run in fp32). OpenVINO itself
+    picks bf16 on CPUs with native bf16, which would change outputs behind
+    the user's back, so the hint is always set. A model with dynamic
+    height and width is compiled once per input size (cached), as
+    OpenVINO runs static shapes fastest.
+    """
+
+    HINTS = {'fp32': 'f32', 'int8': 'f32', 'bf16': 'bf16'}
+
+    def __init__(self, onnx_file, threads=None, precision='fp32'):
+        import openvino as ov
+
+        self.core = ov.Core()
+        self.model = self.core.read_model(str(onnx_file))
+        self.config = {
+            'PERFORMANCE_HINT': 'LATENCY',
+            'INFERENCE_PRECISION_HINT': self.HINTS[precision],
+        }
+        if threads:
+            self.config['INFERENCE_NUM_THREADS'] = int(threads)
+        self._compiled = {}
+
+    def _request(self, shape):
+        request = self._compiled.get(shape)
+        if request is None:
+            model = self.model.clone()
+            if model.inputs[0].get_partial_shape().is_dynamic:
+                model.reshape({model.inputs[0].any_name: list(shape)})
+            compiled = self.core.compile_model(model, 'CPU', self.config)
+            request = compiled.create_infer_request()
+            self._compiled[shape] = request
+        return request
+
+    def __call__(self, inputs):
+        inputs = np.ascontiguousarray(inputs, np.float32)
+        request = self._request(tuple(inputs.shape))
+        return np.array(request.infer({0: inputs})[0], copy=True)
+
+
+def open_runtime(runtime, onnx_file, threads=None, precision='fp32'):
+    """A runner of ``onnx_file`` in ``runtime`` (one of ``RUNTIMES``)."""
+    if runtime == 'onnxruntime':
+        if precision == 'bf16':
+            raise SFSegUserError(
+                'ONNX Runtime has no bf16 CPU path; use --backend openvino '
+                'or pytorch for bf16'
+            )
+        return OnnxRuntimeRunner(onnx_file, threads)
+    if runtime == 'openvino':
+        return OpenVINORunner(onnx_file, threads, precision)
+    raise SFSegUserError(f'runtime must be one of {RUNTIMES}, got {runtime!r}')

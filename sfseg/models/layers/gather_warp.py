@@ -1,0 +1,86 @@
+"""Bilinear grid sampling of channels-last CPU tensors as one gather.
+
+PyTorch's CPU ``grid_sample`` works on NCHW: a channels-last input is
+read with strided loads and the output comes back NCHW, so every flow
+warp in a channels-last model costs a slow sample plus a transposing copy
+before the next convolution (about 0.3 s of SFNet-Lite-STDC1's 1.5 s at
+1024x2048 on a 2-core AVX2 CPU). In NHWC each input pixel's channels are
+one contiguous row, so bilinear sampling is a weighted sum of four rows:
+exactly what ``F.embedding_bag(mode='sum', per_sample_weights=...)``
+computes, with fbgemm kernels, straight into an NHWC output.
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+_ENABLED = [True]
+
+
+def set_gather_warp(enabled: bool) -> bool:
+    """Allow or forbid :func:`gather_warp` (e.g. to profile both paths);
+    returns the previous setting."""
+    previous = _ENABLED[0]
+    _ENABLED[0] = bool(enabled)
+    return previous
+
+
+def can_gather_warp(x: Tensor) -> bool:
+    """True where :func:`gather_warp` is the faster exact replacement.
+
+    CPU, channels-last and no autograd (training keeps ``grid_sample``,
+    whose backward is the one the official code uses).
+    """
+    return (
+        _ENABLED[0]
+        and x.device.type == 'cpu'
+        and x.dim() == 4
+        and x.shape[1] > 1
+        and not torch.is_grad_enabled()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def gather_warp(x: Tensor, grid: Tensor) -> Tensor:
+    """``F.grid_sample(x, grid, 'bilinear', 'zeros', align_corners=True)``.
+
+    Same source coordinates, corner weights and zero padding as
+    ``grid_sample`` (tests check equality to 1e-6).
+
+    Args:
+        x (Tensor): N x C x H_in x W_in, channels-last.
+        grid (Tensor): N x H x W x 2 (or 1 x H x W x 2), x then y in
+            [-1, 1].
+
+    Returns:
+        Tensor: N x C x H x W, channels-last.
+    """
+    n, c, h_in, w_in = x.shape
+    grid = grid.expand(n, -1, -1, -1)
+    h, w = grid.shape[1:3]
+    src_x = (grid[..., 0].float() + 1) * ((w_in - 1) / 2)
+    src_y = (grid[..., 1].float() + 1) * ((h_in - 1) / 2)
+    x0 = src_x.floor()
+    y0 = src_y.floor()
+    wx1 = src_x - x0
+    wy1 = src_y - y0
+    x0 = x0.long()
+    y0 = y0.long()
+    indices, weights = [], []
+    batch_offset = torch.arange(n).view(n, 1, 1) * (h_in * w_in)
+    for dy, wy in ((0, 1 - wy1), (1, wy1)):
+        row = y0 + dy
+        row_ok = (row >= 0) & (row < h_in)
+        row_start = batch_offset + row.clamp(0, h_in - 1) * w_in
+        for dx, wx in ((0, 1 - wx1), (1, wx1)):
+            col = x0 + dx
+            inside = row_ok & (col >= 0) & (col < w_in)
+            indices.append(row_start + col.clamp(0, w_in - 1))
+            weights.append(wy * wx * inside)
+    indices = torch.stack(indices, dim=-1).view(-1, 4)
+    weights = torch.stack(weights, dim=-1).view(-1, 4).to(x.dtype)
+    rows = x.permute(0, 2, 3, 1).reshape(-1, c)  # a view for channels-last
+    out = F.embedding_bag(
+        indices, rows, per_sample_weights=weights, mode='sum'
+    )
+    return out.view(n, h, w, c).permute(0, 3, 1, 2)

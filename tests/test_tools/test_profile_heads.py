@@ -1,0 +1,38 @@
+"""profile_heads.py: per-operator times of both warp paths."""
+
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+
+from profile_heads import main, profile  # noqa: E402
+
+LITE_STDC1 = 'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024.py'
+
+
+def test_both_paths_profiled_with_equal_outputs(tmp_path):
+    best, diff = profile(LITE_STDC1, (64, 128), rounds=1)
+    before, after = best['grid_sample'][0], best['gather'][0]
+    assert diff < 1e-5
+    assert before['grid_sampler_2d'] > 0 and 'grid_sampler_2d' not in after
+    assert after['_embedding_bag_forward_only'] > 0
+    assert '_embedding_bag_forward_only' not in before
+    assert before['convolutions'] > 0 and after['convolutions'] > 0
+    out = tmp_path / 'profile.md'
+    tables = main(
+        [
+            LITE_STDC1,
+            '--shape',
+            '64',
+            '128',
+            '--rounds',
+            '1',
+            '--out',
+            str(out),
+        ]
+    )
+    text = out.read_text()
+    assert text == '\n'.join(tables)
+    assert '| convolutions |' in text and 'CPU:' in text
+    assert 'grid_sampler_2d' in text
