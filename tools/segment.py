@@ -42,6 +42,7 @@ from sfseg.apis import (
     check_min_size,
     fit_max_size,
     read_image,
+    resolve_precision,
 )
 from sfseg.utils import cpu_info, exit_on_user_error
 from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
@@ -273,6 +274,7 @@ def segment(
     """
     if not osp.exists(path):
         raise InputImageError(f'input not found: {path}')
+    resolve_precision(precision, device, backend)  # refuse before reading
     calibration = None
     if precision == 'int8':
         calibration = calibration_images(calib or path, max_size)

@@ -126,3 +126,17 @@ def test_segment_cli_runs_a_backend(toy_ckpt, tmp_path, capsys):
         )
         assert ref.shape == got.shape == (64, 128)
         assert (ref == got).mean() > 0.95
+
+
+def test_segment_refuses_int8_in_pytorch_before_reading(tmp_path, monkeypatch):
+    import segment
+
+    def fail(*args, **kwargs):
+        raise AssertionError('images read before the precision was checked')
+
+    monkeypatch.setattr(segment, 'calibration_images', fail)
+    (tmp_path / 'a.png').write_bytes(b'')
+    with pytest.raises(SFSegUserError, match='use --backend onnxruntime'):
+        segment.segment(
+            str(tmp_path), TOY, 'x.pth', str(tmp_path / 'o'), precision='int8'
+        )
