@@ -17,14 +17,13 @@ from sfseg.utils import cpu_info
 from sfseg.utils.user_errors import SFSegUserError
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')
-BACKENDS = ('pytorch', 'onnxruntime', 'openvino')
-
 # precisions each backend can run (bf16 only where the CPU has it natively)
 _SUPPORTED = {
     'pytorch': ('fp32', 'bf16'),
     'onnxruntime': ('fp32', 'int8'),
     'openvino': ('fp32', 'bf16', 'int8'),
 }
+BACKENDS = tuple(_SUPPORTED)
 
 
 def resolve_precision(precision='auto', device='cpu', backend='pytorch'):

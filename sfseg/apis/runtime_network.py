@@ -51,8 +51,6 @@ class RuntimeNetwork:
         if precision == 'int8':
             path = quantize_onnx(path, int8_path, 'static', calibration)
         self.file = path
-        self.backend = backend
-        self.precision = precision
         self.runner = open_runtime(backend, path, threads, precision)
 
     def __call__(self, inputs):

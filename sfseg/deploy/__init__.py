@@ -2,7 +2,7 @@
 (ONNX Runtime, OpenVINO). Not imported by ``import sfseg``."""
 
 from .onnx_export import ExportWrapper, export_onnx
-from .quantize import calibration_inputs, quantize_onnx
+from .quantize import quantize_onnx
 from .runtimes import (
     RUNTIMES,
     OnnxRuntimeRunner,
@@ -15,7 +15,6 @@ __all__ = [
     'ExportWrapper',
     'OnnxRuntimeRunner',
     'OpenVINORunner',
-    'calibration_inputs',
     'export_onnx',
     'open_runtime',
     'quantize_onnx',

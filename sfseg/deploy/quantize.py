@@ -1,11 +1,7 @@
 """int8 post-training quantisation of an exported model (ONNX Runtime
 QDQ format, which OpenVINO also runs as int8)."""
 
-import os
-import os.path as osp
-
 import numpy as np
-import torch
 
 
 def quantize_onnx(
@@ -65,31 +61,3 @@ def quantize_onnx(
         op_types_to_quantize=list(op_types),
     )
     return int8_path
-
-
-def calibration_inputs(model, image_dir, shape, count=8, seed=0):
-    """Normalised N x 3 x H x W arrays from ``image_dir`` (or random)."""
-    if image_dir is None:
-        gen = np.random.default_rng(seed)
-        return [
-            gen.standard_normal((1, 3, *shape), dtype=np.float32)
-            for _ in range(count)
-        ]
-    import mmcv
-
-    pre = model.data_preprocessor
-    files = sorted(
-        osp.join(image_dir, f)
-        for f in os.listdir(image_dir)
-        if f.lower().endswith(('.png', '.jpg', '.jpeg'))
-    )[:count]
-    if not files:
-        raise FileNotFoundError(f'no calibration images in {image_dir}')
-    arrays = []
-    for path in files:
-        img = mmcv.imresize(mmcv.imread(path), (shape[1], shape[0]))
-        tensor = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-        if pre.channel_conversion:
-            tensor = tensor[:, [2, 1, 0]]
-        arrays.append(((tensor - pre.mean) / pre.std).numpy())
-    return arrays

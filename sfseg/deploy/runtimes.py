@@ -14,9 +14,10 @@ RUNTIMES = ('onnxruntime', 'openvino')
 
 
 class OnnxRuntimeRunner:
-    """An ONNX Runtime CPU session with ``threads`` intra-op threads."""
+    """An ONNX Runtime session with ``threads`` intra-op threads
+    (``providers``: default the CPU execution provider)."""
 
-    def __init__(self, onnx_file, threads=None):
+    def __init__(self, onnx_file, threads=None, providers=None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -24,7 +25,9 @@ class OnnxRuntimeRunner:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(
-            str(onnx_file), options, providers=['CPUExecutionProvider']
+            str(onnx_file),
+            options,
+            providers=providers or ['CPUExecutionProvider'],
         )
         self.input_name = self.session.get_inputs()[0].name
 

@@ -177,7 +177,7 @@ class Runner:
         return self.fn()
 
 
-def make_runners(name, model, variant, x, tmpdir, threads, calib=None):
+def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
     model = revert_sync_batchnorm(model).eval()
     if variant in ('eager', 'nocache'):
         cache = variant == 'eager'
@@ -211,60 +211,48 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=None):
     raise ValueError(f'unknown variant {variant!r}')
 
 
-def onnx_runner(name, model, variant, x, tmpdir, threads, calib=None):
+def onnx_runner(name, model, variant, x, tmpdir, threads, calib):
     """ONNX Runtime / OpenVINO runner of the folded model's export (one
-    export and one int8 quantisation per model, shared by the variants).
-    ``calib``: normalised arrays for int8 (default: 4 random images)."""
-    from sfseg.deploy import export_onnx, open_runtime, quantize_onnx
+    export and one int8 quantisation per model, shared by the variants);
+    ``calib``: the normalised arrays int8 is calibrated on."""
+    from sfseg.deploy import (
+        OnnxRuntimeRunner,
+        export_onnx,
+        open_runtime,
+        quantize_onnx,
+    )
 
     fp32 = osp.join(tmpdir, f'{name}.onnx')
     int8 = osp.join(tmpdir, f'{name}.int8.onnx')
-    shape = tuple(x.shape[2:])
     if not osp.exists(fp32):
         folded = prepare_for_inference(copy.deepcopy(model))
-        export_onnx(folded.cpu(), fp32, shape, dynamic=False)
+        export_onnx(folded.cpu(), fp32, tuple(x.shape[2:]), dynamic=False)
     quantised = variant.endswith('int8')
     if quantised and not osp.exists(int8):
-        if calib is None:
-            gen = np.random.default_rng(0)
-            calib = [
-                gen.standard_normal((1, 3, *shape), dtype=np.float32)
-                for _ in range(4)
-            ]
         quantize_onnx(fp32, int8, 'static', calib)
-    runtime = 'openvino' if variant.startswith('openvino') else 'onnxruntime'
+    feed = x.cpu().numpy()
     if x.device.type == 'cuda':
-        return cuda_onnx_runner(name, variant, fp32, x, threads)
+        import onnxruntime as ort
+
+        if variant != 'onnx':
+            raise ValueError(f'variant {variant} runs on the CPU only')
+        if 'CUDAExecutionProvider' not in ort.get_available_providers():
+            raise RuntimeError(
+                'onnxruntime has no CUDA provider; install onnxruntime-gpu'
+            )
+        runner = OnnxRuntimeRunner(
+            fp32, threads, ['CUDAExecutionProvider', 'CPUExecutionProvider']
+        )
+        return Runner(
+            name, variant, lambda: torch.from_numpy(runner(feed)).to(x.device)
+        )
     runner = open_runtime(
-        runtime,
+        'openvino' if variant.startswith('openvino') else 'onnxruntime',
         int8 if quantised else fp32,
         threads,
         'int8' if quantised else 'fp32',
     )
-    feed = x.cpu().numpy()
     return Runner(name, variant, lambda: torch.from_numpy(runner(feed)))
-
-
-def cuda_onnx_runner(name, variant, path, x, threads):
-    import onnxruntime as ort
-
-    if variant != 'onnx':
-        raise ValueError(f'variant {variant} runs on the CPU only')
-    if 'CUDAExecutionProvider' not in ort.get_available_providers():
-        raise RuntimeError(
-            'onnxruntime has no CUDA provider; install onnxruntime-gpu'
-        )
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    session = ort.InferenceSession(
-        path, opts, providers=['CUDAExecutionProvider', 'CPUExecutionProvider']
-    )
-    feed = {'input': x.cpu().numpy()}
-    return Runner(
-        name,
-        variant,
-        lambda: torch.from_numpy(session.run(None, feed)[0]).to(x.device),
-    )
 
 
 def official_runner(root, family, sfseg_model, x):
@@ -292,16 +280,21 @@ def build(path):
 def benchmark_inputs(image, shape, calib_count=4):
     """The 1 x 3 x H x W input and the int8 calibration arrays.
 
-    ``image`` None: standard normal noise (calibration: more noise, the
-    default of :func:`onnx_runner`). ``'scene'``: a generated street scene
-    (``toy_driving.draw_scene``), calibrated on other scenes. A file: that
+    ``image`` None: standard normal noise, calibrated on more noise.
+    ``'scene'``: a generated street scene (``toy_driving.draw_scene``),
+    calibrated on other scenes. A file: that
     image resized to ``shape``, calibrated on generated scenes. Images are
     normalised with ImageNet's RGB mean / std, as every benchmarked config
     does.
     """
     if image is None:
         gen = torch.Generator().manual_seed(0)
-        return torch.randn(1, 3, *shape, generator=gen), None
+        noise = np.random.default_rng(0)
+        calib = [
+            noise.standard_normal((1, 3, *shape), dtype=np.float32)
+            for _ in range(calib_count)
+        ]
+        return torch.randn(1, 3, *shape, generator=gen), calib
     from toy_driving import draw_scene
 
     def normalise(rgb):

@@ -13,6 +13,7 @@ resolution (stride 4 for SFNet), or full-resolution labels with
 """
 
 import argparse
+import os
 import os.path as osp
 import sys
 
@@ -23,7 +24,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-from sfseg.deploy import RUNTIMES, calibration_inputs, open_runtime
+from sfseg.deploy import RUNTIMES, open_runtime
 from sfseg.deploy import export_onnx as export
 from sfseg.deploy import quantize_onnx as quantize
 from sfseg.utils import (
@@ -71,6 +72,34 @@ def verify(wrapper, output, shapes, atol=1e-4, runtime='onnxruntime'):
                     f'(> {atol}) at input {shape}'
                 )
     return diffs
+
+
+def calibration_inputs(model, image_dir, shape, count=8, seed=0):
+    """Normalised N x 3 x H x W arrays from ``image_dir`` (or random)."""
+    if image_dir is None:
+        gen = np.random.default_rng(seed)
+        return [
+            gen.standard_normal((1, 3, *shape), dtype=np.float32)
+            for _ in range(count)
+        ]
+    import mmcv
+
+    pre = model.data_preprocessor
+    files = sorted(
+        osp.join(image_dir, f)
+        for f in os.listdir(image_dir)
+        if f.lower().endswith(('.png', '.jpg', '.jpeg'))
+    )[:count]
+    if not files:
+        raise FileNotFoundError(f'no calibration images in {image_dir}')
+    arrays = []
+    for path in files:
+        img = mmcv.imresize(mmcv.imread(path), (shape[1], shape[0]))
+        tensor = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+        if pre.channel_conversion:
+            tensor = tensor[:, [2, 1, 0]]
+        arrays.append(((tensor - pre.mean) / pre.std).numpy())
+    return arrays
 
 
 def simplify(output):

@@ -35,7 +35,6 @@ def can_gather_warp(x: Tensor) -> bool:
         _ENABLED[0]
         and x.device.type == 'cpu'
         and x.dim() == 4
-        and x.shape[1] > 1
         and not torch.is_grad_enabled()
         and x.is_contiguous(memory_format=torch.channels_last)
     )
