@@ -5,7 +5,10 @@ weights and the fast CPU path.
   an sfseg config name or ``sfseg::<folder>/<name>.py``; the checkpoint
   must fit the model exactly (:func:`sfseg.utils.load_weights_strictly`);
   on CPU the model is prepared for fast inference (BN folded into the
-  convolutions, channels-last weights, deep supervision removed).
+  convolutions, deep supervision removed, NNPACK's Winograd kernels for
+  the 3x3 convolutions they run faster) and picks the faster of
+  channels-last and NCHW from its first four calls of each input size
+  (:mod:`sfseg.apis.layout_tuner`; a single call runs channels-last).
 - :class:`SFSegInferencer` is ``MMSegInferencer`` with the same three
   changes.
 
@@ -38,6 +41,7 @@ from sfseg.utils import (
 )
 from sfseg.utils.strict_loading import state_dict_of
 
+from .layout_tuner import tune_layout
 from .precision import autocast_for, resolve_precision
 from .runtime_network import RuntimeNetwork, route_through
 
@@ -49,6 +53,16 @@ def _on_cpu(model):
 
 def _use_fast_path(fast, model):
     return _on_cpu(model) if fast is None else fast
+
+
+def _prepare_fast(model):
+    """BN folding, Winograd where faster, and on CPU the faster of
+    channels-last and NCHW chosen from the first calls
+    (:mod:`sfseg.apis.layout_tuner`)."""
+    on_cpu = _on_cpu(model)
+    prepare_for_inference(model, channels_last=True, winograd=on_cpu)
+    if on_cpu:
+        tune_layout(model)
 
 
 def dataset_meta_of(checkpoint, model):
@@ -98,7 +112,7 @@ def init_model(
         model.dataset_meta = dataset_meta_of(loaded, model)
     model = revert_sync_batchnorm(model).to(device).eval()
     if _use_fast_path(fast, model):
-        prepare_for_inference(model, channels_last=True)
+        _prepare_fast(model)
     return model
 
 
@@ -153,7 +167,7 @@ class SFSegInferencer(MMSegInferencer):
             )
             route_through(self.model, network)
         elif _use_fast_path(fast, self.model):
-            prepare_for_inference(self.model, channels_last=True)
+            _prepare_fast(self.model)
 
     def normalised_inputs(self, images):
         """``images`` as the network sees them: N x 3 x H x W float32

@@ -7,6 +7,9 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from sfseg.models.layers.separable_max_pool import use_separable_max_pool
+from sfseg.models.layers.winograd_conv import use_winograd
+
 _BN = nn.modules.batchnorm._BatchNorm
 
 
@@ -77,7 +80,11 @@ def drop_training_branches(model):
 
 
 def prepare_for_inference(
-    model, fuse_bn=True, channels_last=False, drop_training=True
+    model,
+    fuse_bn=True,
+    channels_last=False,
+    drop_training=True,
+    winograd=False,
 ):
     """Return ``model`` ready for fast eval-mode inference (in place).
 
@@ -85,7 +92,13 @@ def prepare_for_inference(
     - ``drop_training``: remove deep-supervision branches;
     - ``fuse_bn``: fold BN into the conv before it (:func:`fold_batchnorms`);
     - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
-      on CPU (feed inputs with ``to(memory_format=torch.channels_last)``).
+      on CPU (feed inputs with ``to(memory_format=torch.channels_last)``);
+    - ``winograd``: stride-1 3x3 convs run NNPACK's Winograd kernels
+      where those time faster, layout copies included
+      (:class:`~sfseg.models.layers.WinogradConv2d`);
+    - 3x3 / stride-2 max pooling of NCHW tensors as separable strided
+      maxima (:class:`~sfseg.models.layers.SeparableMaxPool2d`, same
+      values, several times faster than PyTorch's NCHW CPU kernel).
     """
     model = revert_sync_batchnorm(model)
     model.eval()
@@ -95,4 +108,7 @@ def prepare_for_inference(
         fold_batchnorms(model)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    use_separable_max_pool(model)
+    if winograd:
+        use_winograd(model)
     return model

@@ -149,6 +149,23 @@ def test_inferencer_fast_and_meta(toy_ckpt):
     assert (out.pred_sem_seg.data == want).float().mean() > 0.999
 
 
+def test_inferencer_tunes_layout_and_keeps_outputs(toy_ckpt):
+    inferencer = SFSegInferencer(TOY_NAME, toy_ckpt, show_progress=False)
+    tuner = inferencer.model.layout_tuner
+    kinds = {type(m).__name__ for m in inferencer.model.modules()}
+    assert {'WinogradConv2d', 'SeparableMaxPool2d'} <= kinds
+    img = (np.random.RandomState(2).rand(64, 128, 3) * 255).astype(np.uint8)
+    eager = init_model(TOY, toy_ckpt, fast=False)
+    want = inference_model(eager, img).seg_logits.data
+    for _ in range(5):  # channels-last x2, NCHW x2, then the faster
+        got = inferencer(img, return_datasamples=True).seg_logits.data
+        assert (got - want).abs().max() < 1e-4 * max(1, want.abs().max())
+    ((shape, layout),) = tuner.choice.items()
+    assert shape[:2] == (1, 3)  # the resized batch the network saw
+    assert set(tuner.timings[shape]) == {'channels_last', 'nchw'}
+    assert layout == min(tuner.timings[shape], key=tuner.timings[shape].get)
+
+
 def test_no_class_names_in_checkpoint(toy_state, tmp_path):
     path = str(tmp_path / 'plain.pth')
     torch.save(toy_state, path)

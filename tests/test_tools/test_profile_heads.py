@@ -36,3 +36,23 @@ def test_both_paths_profiled_with_equal_outputs(tmp_path):
     assert text == '\n'.join(tables)
     assert '| convolutions |' in text and 'CPU:' in text
     assert 'grid_sampler_2d' in text
+
+
+def test_winograd_comparison_profiles_nnpack(monkeypatch):
+    from sfseg.models.layers import WinogradConv2d
+
+    # NNPACK for every eligible conv, whatever the timing says
+    monkeypatch.setattr(WinogradConv2d, 'kernel_for', lambda self, x: 'nnpack')
+    best, diff = profile(
+        'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
+        (64, 128),
+        rounds=1,
+        compare='winograd',
+    )
+    before, after = best['channels_last'][0], best['nchw_winograd'][0]
+    assert diff < 1e-4
+    assert after['convolutions (NNPACK)'] > 0
+    assert 'convolutions (NNPACK)' not in before
+    assert before['convolutions'] > after['convolutions'] > 0
+    assert 'max_pool2d_with_indices' in before
+    assert 'max_pool2d_with_indices' not in after  # separable pooling

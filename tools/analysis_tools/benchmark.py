@@ -13,9 +13,13 @@ metafiles, never measured here).
 
 Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
 without cached flow grids), ``fold`` (BN folded into convs), ``fast``
-(folded + channels-last), ``bf16`` (fast under bf16 autocast), ``onnx``
-(the folded model in ONNX Runtime, fp32), ``int8`` (that model with
-static QDQ int8 quantisation, calibrated on random images).
+(folded + channels-last), ``winograd`` (folded, NCHW, NNPACK's Winograd
+kernels where they time faster, separable max pooling: the other layout
+sfseg's layout tuner picks from), ``fast-winograd`` (fast with those
+kernels where they win despite the layout copies), ``bf16`` (fast under
+bf16 autocast), ``onnx`` (the folded model in ONNX Runtime, fp32),
+``int8`` (that model with static QDQ int8 quantisation, calibrated on
+random images).
 ``--official-root`` adds the official SFNet models for the sfseg configs
 that have one, with the same weights (converted with sfsegnets2sfseg.py)
 so their outputs are compared too.
@@ -190,13 +194,19 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
                 set_grid_cache(previous)
 
         return Runner(name, variant, run)
-    if variant == 'fold':
-        fast = prepare_for_inference(copy.deepcopy(model))
+    if variant in ('fold', 'winograd'):
+        fast = prepare_for_inference(
+            copy.deepcopy(model), winograd=variant == 'winograd'
+        )
         return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'bf16'):
-        fast = prepare_for_inference(copy.deepcopy(model), channels_last=True)
+    if variant in ('fast', 'fast-winograd', 'bf16'):
+        fast = prepare_for_inference(
+            copy.deepcopy(model),
+            channels_last=True,
+            winograd=variant == 'fast-winograd',
+        )
         xcl = x.contiguous(memory_format=torch.channels_last)
-        if variant == 'fast':
+        if variant != 'bf16':
             return Runner(
                 name, variant, lambda: fast(xcl, None, mode='tensor')
             )
@@ -558,7 +568,16 @@ def parse_args(argv=None):
         '--variants',
         nargs='+',
         default=['eager', 'fast'],
-        choices=['eager', 'nocache', 'fold', 'fast', 'bf16', *ONNX_VARIANTS],
+        choices=[
+            'eager',
+            'nocache',
+            'fold',
+            'fast',
+            'winograd',
+            'fast-winograd',
+            'bf16',
+            *ONNX_VARIANTS,
+        ],
     )
     parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048])
     parser.add_argument(

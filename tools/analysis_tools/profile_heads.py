@@ -1,20 +1,27 @@
-"""Per-operator CPU profile of the fast path, flow warps by grid_sample
-(before) and by the channels-last gather (after), side by side.
+"""Per-operator CPU profile of two inference paths, side by side.
 
     python tools/analysis_tools/profile_heads.py CONFIG [CONFIG ...] \\
-        [--shape 1024 2048] [--threads 2] [--rounds 3] [--out FILE.md]
+        [--compare gather|winograd] [--shape 1024 2048] [--threads 2] \\
+        [--rounds 3] [--out FILE.md]
 
-Each config's model (random weights, BN folded, channels-last) runs on
-one random image; both paths alternate for ``--rounds`` rounds under
+``--compare gather`` (default): the channels-last fast path with flow
+warps by grid_sample (before) and by the gather (after).
+``--compare winograd``: the channels-last fast path (before) and the
+NCHW path with NNPACK's Winograd kernels and separable max pooling
+(after), the two layouts :mod:`sfseg.apis.layout_tuner` chooses from.
+
+Each config's model (random weights, BN folded) runs on one random
+image; both paths alternate for ``--rounds`` rounds under
 ``torch.profiler`` and the round with the smallest total is kept per
-path. Convolutions are one row; every other operator gets its own row,
-so the head's overhead (grid_sample, copies, concatenation, the GD-FAM
-gate arithmetic) is read off directly. The outputs of both paths are
-compared (max abs difference).
+path. oneDNN and NNPACK convolutions get one row each; every other
+operator gets its own row, so the head's overhead (grid_sample, copies,
+concatenation, the GD-FAM gate arithmetic) is read off directly. The
+outputs of both paths are compared (max abs difference).
 """
 
 import argparse
 import collections
+import copy
 import os.path as osp
 import sys
 
@@ -33,10 +40,14 @@ from sfseg.utils import (  # noqa: E402
     resolve_config,  # noqa: E402
 )
 
-PATHS = ('grid_sample', 'gather')
+COMPARISONS = {
+    'gather': ('grid_sample', 'gather'),
+    'winograd': ('channels_last', 'nchw_winograd'),
+}
+CL = torch.channels_last
 
 
-def op_times(model, x, gather):
+def op_times(model, x, gather=True):
     """``({op: ms}, total ms, output)`` of one profiled forward."""
     previous = set_gather_warp(gather)
     try:
@@ -47,35 +58,55 @@ def op_times(model, x, gather):
     times = collections.Counter()
     for event in prof.key_averages():
         name = event.key.replace('aten::', '')
-        if 'conv' in name:
+        if 'nnpack_spatial' in name:
+            name = 'convolutions (NNPACK)'
+        elif 'conv' in name:
             name = 'convolutions'
         times[name] += event.self_cpu_time_total / 1e3
     return times, sum(times.values()), out
 
 
-def profile(config, shape, rounds):
+def make_paths(config, shape, compare):
+    """``{path: (model, input, gather on)}`` of the two paths compared."""
     model, _ = build(resolve_config(config))
-    model = prepare_for_inference(model, channels_last=True)
-    x = torch.randn(1, 3, *shape).contiguous(memory_format=torch.channels_last)
+    x = torch.randn(1, 3, *shape)
+    if compare == 'gather':
+        fast = prepare_for_inference(model, channels_last=True)
+        xcl = x.contiguous(memory_format=CL)
+        return {'grid_sample': (fast, xcl, False), 'gather': (fast, xcl, True)}
+    nchw = prepare_for_inference(copy.deepcopy(model), winograd=True)
+    fast = prepare_for_inference(model, channels_last=True)
+    return {
+        'channels_last': (fast, x.contiguous(memory_format=CL), True),
+        'nchw_winograd': (nchw, x, True),
+    }
+
+
+def profile(config, shape, rounds, compare='gather'):
+    paths = make_paths(config, shape, compare)
     best, outputs = {}, {}
     with torch.no_grad():
-        for path in PATHS:  # warm-up
-            outputs[path] = op_times(model, x, path == 'gather')[2]
+        for path, args in paths.items():  # warm-up (and Winograd timing)
+            outputs[path] = op_times(*args)[2]
         for _ in range(rounds):
-            for path in PATHS:
-                times, total, _ = op_times(model, x, path == 'gather')
+            for path, args in paths.items():
+                times, total, _ = op_times(*args)
                 if path not in best or total < best[path][1]:
                     best[path] = (times, total)
-    diff = float((outputs['gather'] - outputs['grid_sample']).abs().max())
-    return best, diff
+    before, after = outputs.values()
+    return best, float((after - before).abs().max())
 
 
 def to_markdown(name, best, diff, top=10):
-    before, total_before = best['grid_sample']
-    after, total_after = best['gather']
-    ops = [
-        op for op, _ in (before + after).most_common() if op != 'convolutions'
-    ]
+    (
+        (path_before, (before, total_before)),
+        (
+            path_after,
+            (after, total_after),
+        ),
+    ) = best.items()
+    convs = ['convolutions', 'convolutions (NNPACK)']
+    ops = [op for op, _ in (before + after).most_common() if op not in convs]
     lines = [
         f'#### {name}',
         '',
@@ -83,14 +114,13 @@ def to_markdown(name, best, diff, top=10):
         f'({total_before / total_after:.2f}x); outputs differ by '
         f'{diff:.1e} (max abs)',
         '',
-        '| operator | grid_sample ms | gather ms |',
+        f'| operator | {path_before} ms | {path_after} ms |',
         '|---|---|---|',
-        f'| convolutions | {before["convolutions"]:.0f} | '
-        f'{after["convolutions"]:.0f} |',
     ]
+    shown = [op for op in convs if op in before or op in after] + ops[:top]
     lines += [
         f'| {op} | {before.get(op, 0):.0f} | {after.get(op, 0):.0f} |'
-        for op in ops[:top]
+        for op in shown
     ]
     rest_before = sum(before.get(op, 0) for op in ops[top:])
     rest_after = sum(after.get(op, 0) for op in ops[top:])
@@ -101,6 +131,9 @@ def to_markdown(name, best, diff, top=10):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='+')
+    parser.add_argument(
+        '--compare', choices=sorted(COMPARISONS), default='gather'
+    )
     parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048])
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--rounds', type=int, default=3)
@@ -109,13 +142,16 @@ def main(argv=None):
     register_all_modules(init_default_scope=True)
     torch.set_num_threads(args.threads)
     header = (
-        f'Per-operator self CPU time, fast path, 1x3x{args.shape[0]}x'
+        f'Per-operator self CPU time, {" vs ".join(COMPARISONS[args.compare])}'
+        f', 1x3x{args.shape[0]}x'
         f'{args.shape[1]}, {args.threads} threads, best of {args.rounds} '
         f'rounds, torch {torch.__version__}. CPU: {cpu_info.describe()}.\n'
     )
     tables = [header]
     for config in args.configs:
-        best, diff = profile(config, tuple(args.shape), args.rounds)
+        best, diff = profile(
+            config, tuple(args.shape), args.rounds, args.compare
+        )
         name = osp.splitext(osp.basename(config))[0]
         tables.append(to_markdown(name, best, diff))
         print(tables[-1], flush=True)

@@ -3,15 +3,33 @@ from .flow_warp import base_grid, flow_warp, set_grid_cache
 from .gather_warp import gather_warp, set_gather_warp
 from .gdfam import GDFAM
 from .ppm import PPM
+from .separable_max_pool import (
+    SeparableMaxPool2d,
+    separable_max_pool,
+    use_separable_max_pool,
+)
+from .winograd_conv import (
+    WinogradConv2d,
+    set_winograd,
+    use_winograd,
+    winograd_eligible,
+)
 
 __all__ = [
     'FAM',
     'BilinearAlign',
     'GDFAM',
     'PPM',
+    'SeparableMaxPool2d',
+    'separable_max_pool',
+    'use_separable_max_pool',
     'base_grid',
     'flow_warp',
     'gather_warp',
     'set_gather_warp',
     'set_grid_cache',
+    'set_winograd',
+    'use_winograd',
+    'winograd_eligible',
+    'WinogradConv2d',
 ]

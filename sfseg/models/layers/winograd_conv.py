@@ -1,0 +1,156 @@
+"""3x3 convolutions through NNPACK's Winograd kernels where they are faster.
+
+oneDNN runs direct convolutions; on a CPU without AVX-512 they reach
+about 80% of the fp32 FMA peak and cannot go further. NNPACK (built into
+PyTorch's CPU wheels) computes stride-1 3x3 convolutions with Winograd
+F(6x6, 3x3), which needs about a fifth of the multiplications: on a
+2-core AVX2 EPYC the middle ResNet-18 stages run 1.5-3x faster, and the
+error stays at fp32 rounding level (about 1e-5 relative). NNPACK has no
+AVX-512 kernels and only reads NCHW (a channels-last input costs two
+layout copies), so it is not always the faster choice:
+:class:`WinogradConv2d` times both kernels, copies included, on the
+first input of each shape and keeps the faster one, so no convolution
+becomes slower on the CPU at hand.
+"""
+
+import time
+
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from .tracing import is_tracing
+
+_ENABLED = [True]
+
+
+def set_winograd(enabled: bool) -> bool:
+    """Allow or forbid NNPACK kernels everywhere (e.g. to profile both
+    paths); returns the previous setting."""
+    previous = _ENABLED[0]
+    _ENABLED[0] = bool(enabled)
+    return previous
+
+
+def nnpack_available() -> bool:
+    # Also initialises NNPACK: its convolution fails until this has run.
+    return bool(torch._nnpack_available())
+
+
+def winograd_eligible(conv: nn.Module) -> bool:
+    """Convolutions NNPACK computes with Winograd: plain 3x3, stride 1,
+    no dilation or groups, zero padding 1."""
+    return (
+        type(conv) in (nn.Conv2d, WinogradConv2d)
+        and conv.kernel_size == (3, 3)
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == 1
+        and conv.padding == (1, 1)
+        and conv.padding_mode == 'zeros'
+    )
+
+
+def _best_time(fn, repeats):
+    best = float('inf')
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+class WinogradConv2d(nn.Conv2d):
+    """``nn.Conv2d`` whose CPU inference uses NNPACK where that is faster.
+
+    Same parameters and state dict as the convolution it replaces (made
+    by :func:`use_winograd`). The first no-grad CPU float32 call with an
+    input of a new shape and layout times oneDNN and NNPACK (``repeats``
+    runs each, after one warm-up) and remembers the faster kernel for
+    that shape, layout and thread count (the times are kept in
+    ``kernel_times`` for reports); training, tracing, autocast and other
+    dtypes always take ``nn.Conv2d``'s path.
+
+    Shape: N x C_in x H x W -> N x C_out x H x W, in the input's layout
+    (NCHW or channels-last).
+    """
+
+    repeats = 2
+
+    def kernel_for(self, x: Tensor) -> str:
+        """'nnpack' or 'onednn' for this input (timing it if new)."""
+        key = (tuple(x.shape), x.is_contiguous(), torch.get_num_threads())
+        choices = self.__dict__.setdefault('_kernel_choices', {})
+        if key not in choices:
+            choices[key] = self._time_kernels(x, key)
+        return choices[key]
+
+    def _time_kernels(self, x, key):
+        try:
+            self._nnpack(x)
+        except RuntimeError:  # e.g. a workspace NNPACK cannot allocate
+            return 'onednn'
+        onednn = _best_time(
+            lambda: self._conv_forward(x, self.weight, self.bias),
+            1 + self.repeats,
+        )
+        nnpack = _best_time(lambda: self._nnpack(x), self.repeats)
+        times = self.__dict__.setdefault('kernel_times', {})
+        times[key] = dict(onednn=onednn, nnpack=nnpack)
+        return 'nnpack' if nnpack < onednn else 'onednn'
+
+    def _nchw_weight(self):
+        weight = self.weight
+        if weight.is_contiguous():
+            return weight
+        # channels-last model: keep one NCHW copy per weight version
+        key = (weight.data_ptr(), weight._version)
+        cached = self.__dict__.get('_nchw_cache')
+        if cached is None or cached[0] != key:
+            cached = (key, weight.contiguous())
+            self.__dict__['_nchw_cache'] = cached
+        return cached[1]
+
+    def _nnpack(self, x):
+        out = torch._nnpack_spatial_convolution(
+            x.contiguous(),
+            self._nchw_weight(),
+            self.bias,
+            list(self.padding),
+            [1, 1],
+        )
+        if x.is_contiguous():
+            return out
+        return out.contiguous(memory_format=torch.channels_last)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if (
+            _ENABLED[0]
+            and x.device.type == 'cpu'
+            and x.dtype == torch.float32
+            and x.dim() == 4
+            and (
+                x.is_contiguous()
+                or x.is_contiguous(memory_format=torch.channels_last)
+            )
+            and not torch.is_grad_enabled()
+            and not torch.is_autocast_enabled('cpu')
+            and not is_tracing()
+            and self.kernel_for(x) == 'nnpack'
+        ):
+            return self._nnpack(x)
+        return super().forward(x)
+
+
+def use_winograd(model: nn.Module) -> int:
+    """Turn every eligible ``nn.Conv2d`` of ``model`` into a
+    :class:`WinogradConv2d` in place (parameters untouched); returns how
+    many. Does nothing where PyTorch was built without NNPACK."""
+    if not nnpack_available():
+        return 0
+    count = 0
+    for module in model.modules():
+        if type(module) is nn.Conv2d and winograd_eligible(module):
+            module.__class__ = WinogradConv2d
+            count += 1
+    return count

@@ -1,0 +1,88 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from sfseg.apis import layout_tuner
+from sfseg.apis.layout_tuner import LayoutTuner, tune_layout
+
+CL = torch.channels_last
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeSegmentor(nn.Module):
+    """``encode_decode`` costs ``cost[layout]`` fake seconds, the layout
+    read from the conv weight as a real model's kernels would."""
+
+    def __init__(self, clock, cost):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3, padding=1)
+        self.clock, self.cost = clock, cost
+        self.seen = []
+
+    def encode_decode(self, inputs, batch_img_metas):
+        cl = self.conv.weight.is_contiguous(memory_format=CL)
+        layout = 'channels_last' if cl else 'nchw'
+        self.seen.append(layout)
+        self.clock.now += self.cost[layout]
+        return self.conv(inputs)
+
+
+@pytest.mark.parametrize(
+    'cost,chosen',
+    [
+        ({'channels_last': 1.0, 'nchw': 2.0}, 'channels_last'),
+        ({'channels_last': 2.0, 'nchw': 1.0}, 'nchw'),
+    ],
+)
+def test_tuner_keeps_the_faster_layout(monkeypatch, cost, chosen):
+    clock = Clock()
+    monkeypatch.setattr(layout_tuner.time, 'perf_counter', clock)
+    model = FakeSegmentor(clock, cost)
+    ref = nn.Conv2d(3, 2, 3, padding=1)
+    ref.load_state_dict(model.conv.state_dict())
+    tuner = tune_layout(model)
+    assert model.layout_tuner is tuner
+    x = torch.randn(1, 3, 8, 10)
+    with torch.no_grad():
+        outs = [model.encode_decode(x, None) for _ in range(7)]
+        expected = ref(x)
+    # two calls per layout, then only the faster one
+    assert model.seen == ['channels_last'] * 2 + ['nchw'] * 2 + [chosen] * 3
+    assert tuner.choice == {(1, 3, 8, 10): chosen}
+    assert tuner.timings[(1, 3, 8, 10)] == cost
+    for out in outs:  # every call returns its logits
+        assert (out - expected).abs().max() < 1e-6
+
+
+def test_tuner_decides_per_input_shape(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(layout_tuner.time, 'perf_counter', clock)
+    model = FakeSegmentor(clock, {'channels_last': 2.0, 'nchw': 1.0})
+    tuner = LayoutTuner(model)
+    a, b = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 4, 4)
+    with torch.no_grad():
+        for _ in range(4):
+            tuner(a, None)
+        assert tuner.choice == {(1, 3, 8, 8): 'nchw'}
+        tuner(b, None)  # a new shape starts channels-last again
+    assert model.seen[-1] == 'channels_last'
+    assert tuner.layout_for((1, 3, 8, 8)) == 'nchw'
+    assert tuner.layout_for((1, 3, 4, 4)) == 'channels_last'
+
+
+def test_one_call_runs_channels_last(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(layout_tuner.time, 'perf_counter', clock)
+    model = FakeSegmentor(clock, {'channels_last': 2.0, 'nchw': 1.0})
+    model.to(memory_format=torch.contiguous_format)
+    tune_layout(model)
+    with torch.no_grad():
+        model.encode_decode(torch.randn(1, 3, 8, 8), None)
+    assert model.seen == ['channels_last']

@@ -1,0 +1,165 @@
+import pytest
+import torch
+import torch.nn as nn
+
+from sfseg.models.layers import (
+    WinogradConv2d,
+    set_winograd,
+    use_winograd,
+    winograd_conv,
+    winograd_eligible,
+)
+
+CL = torch.channels_last
+needs_nnpack = pytest.mark.skipif(
+    not torch._nnpack_available(), reason='PyTorch built without NNPACK'
+)
+
+
+def make_conv(cin=16, cout=24, seed=0):
+    torch.manual_seed(seed)
+    conv = nn.Conv2d(cin, cout, 3, padding=1)
+    ref = nn.Conv2d(cin, cout, 3, padding=1)
+    ref.load_state_dict(conv.state_dict())
+    assert use_winograd(conv) == 1
+    return conv.eval(), ref.eval()
+
+
+def fake_timer(monkeypatch, onednn, nnpack):
+    """``_best_time`` that runs each kernel once and reports fixed
+    seconds: the first timed kernel is oneDNN, the second NNPACK."""
+    order = iter([onednn, nnpack] * 10)
+    calls = []
+
+    def best_time(fn, repeats):
+        fn()
+        calls.append(repeats)
+        return next(order)
+
+    monkeypatch.setattr(winograd_conv, '_best_time', best_time)
+    return calls
+
+
+def test_eligibility():
+    assert winograd_eligible(nn.Conv2d(4, 4, 3, padding=1))
+    assert not winograd_eligible(nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=2, dilation=2))
+    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=1, groups=2))
+    assert not winograd_eligible(nn.Conv2d(4, 4, 1))
+    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=0))
+    assert not winograd_eligible(
+        nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect')
+    )
+
+
+@needs_nnpack
+def test_swap_keeps_parameters_and_state_dict():
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.Conv2d(8, 8, 3, stride=2, padding=1),
+        nn.Conv2d(8, 8, 1),
+        nn.Conv2d(8, 4, 3, padding=1, bias=False),
+    )
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert use_winograd(model) == 2
+    assert [type(m).__name__ for m in model] == [
+        'WinogradConv2d',
+        'Conv2d',
+        'Conv2d',
+        'WinogradConv2d',
+    ]
+    after = model.state_dict()
+    assert after.keys() == before.keys()
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+
+
+@needs_nnpack
+@pytest.mark.parametrize('layout', ['nchw', 'channels_last'])
+@pytest.mark.parametrize('bias', [True, False])
+def test_nnpack_kernel_matches_conv(monkeypatch, layout, bias):
+    conv, ref = make_conv()
+    if not bias:
+        conv.bias = ref.bias = None
+    if layout == 'channels_last':
+        conv.to(memory_format=CL)
+    fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
+    x = torch.randn(2, 16, 20, 36)
+    if layout == 'channels_last':
+        x = x.contiguous(memory_format=CL)
+    with torch.no_grad():
+        out = conv(x)
+        expected = ref(x.contiguous())
+    assert conv.kernel_for(x) == 'nnpack'
+    assert out.shape == (2, 24, 20, 36)
+    # the output keeps the input's layout
+    assert out.is_contiguous(
+        memory_format=CL
+        if layout == 'channels_last'
+        else torch.contiguous_format
+    )
+    scale = expected.abs().max()
+    assert (out - expected).abs().max() <= 1e-5 * scale
+    assert not torch.equal(out, expected)  # really another kernel
+
+
+@needs_nnpack
+@pytest.mark.parametrize(
+    'onednn,nnpack,chosen', [(2.0, 1.0, 'nnpack'), (1.0, 2.0, 'onednn')]
+)
+def test_faster_kernel_is_chosen_once_per_shape(
+    monkeypatch, onednn, nnpack, chosen
+):
+    conv, _ = make_conv()
+    calls = fake_timer(monkeypatch, onednn, nnpack)
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        conv(x)
+        conv(x)
+        assert conv.kernel_for(x) == chosen
+        assert len(calls) == 2  # timed once: oneDNN then NNPACK
+        conv(torch.randn(1, 16, 8, 12))  # a new shape is timed again
+        assert len(calls) == 4
+        conv(x.contiguous(memory_format=CL))  # and a new layout
+        assert len(calls) == 6
+
+
+@needs_nnpack
+def test_nnpack_failure_falls_back_to_onednn(monkeypatch):
+    conv, ref = make_conv()
+
+    def fail(x):
+        raise RuntimeError('NNPACK SpatialConvolution_updateOutput failed')
+
+    monkeypatch.setattr(conv, '_nnpack', fail)
+    x = torch.randn(1, 16, 10, 10)
+    with torch.no_grad():
+        assert torch.equal(conv(x), ref(x))
+    assert conv.kernel_for(x) == 'onednn'
+
+
+@needs_nnpack
+def test_training_autocast_and_switch_take_the_stock_path(monkeypatch):
+    conv, ref = make_conv()
+    calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
+    x = torch.randn(1, 16, 10, 10, requires_grad=True)
+    out = conv(x)  # autograd on
+    assert torch.equal(out, ref(x))
+    out.sum().backward()
+    assert x.grad is not None
+    with torch.no_grad():
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert conv(x).dtype == torch.bfloat16
+        previous = set_winograd(False)
+        try:
+            assert torch.equal(conv(x), ref(x))
+        finally:
+            set_winograd(previous)
+    assert calls == []  # nothing was timed
+
+
+def test_no_nnpack_build_changes_nothing(monkeypatch):
+    monkeypatch.setattr(winograd_conv, 'nnpack_available', lambda: False)
+    conv = nn.Conv2d(3, 3, 3, padding=1)
+    assert use_winograd(conv) == 0
+    assert type(conv) is nn.Conv2d
+    assert WinogradConv2d.repeats >= 1
