@@ -67,6 +67,7 @@ class Report:
     model_fps: float = 0.0
     precision: str = 'fp32'
     backend: str = 'pytorch'
+    layouts: dict = field(default_factory=dict)
 
 
 def list_images(path):
@@ -298,6 +299,12 @@ def segment(
         )
     report.precision = inferencer.precision
     report.backend = inferencer.backend
+    tuner = getattr(inferencer.model, 'layout_tuner', None)
+    if tuner is not None:
+        report.layouts = {
+            shape: (layout, tuner.timings[shape])
+            for shape, layout in tuner.choice.items()
+        }
     return report
 
 
@@ -324,6 +331,12 @@ def summary(report, out_dir):
         f'precision {report.precision} ({cpu_info.describe()}), '
         f'{report.backend} backend'
     )
+    for shape, (layout, times) in report.layouts.items():
+        lines.append(
+            f'layout {layout} chosen for {"x".join(map(str, shape))} inputs '
+            f'(channels_last {times["channels_last"]:.2f} s, nchw '
+            f'{times["nchw"]:.2f} s per call)'
+        )
     if report.peak_input:
         lines.append(
             f'peak memory {gib:.2f} GiB (resident, while segmenting '
@@ -376,7 +389,8 @@ def main(argv=None):
         '--fast',
         action=argparse.BooleanOptionalAction,
         default=None,
-        help='BN folding + channels-last (default: on CPU)',
+        help='BN folding, NNPACK kernels and the faster memory layout '
+        '(default: on CPU)',
     )
     args = parser.parse_args(argv)
     report = segment(

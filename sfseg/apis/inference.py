@@ -5,8 +5,8 @@ weights and the fast CPU path.
   an sfseg config name or ``sfseg::<folder>/<name>.py``; the checkpoint
   must fit the model exactly (:func:`sfseg.utils.load_weights_strictly`);
   on CPU the model is prepared for fast inference (BN folded into the
-  convolutions, deep supervision removed, NNPACK's Winograd kernels for
-  the 3x3 convolutions they run faster) and picks the faster of
+  convolutions, deep supervision removed, NNPACK's FFT / Winograd
+  kernels for the 3x3 convolutions they run faster) and picks the faster of
   channels-last and NCHW from its first four calls of each input size
   (:mod:`sfseg.apis.layout_tuner`; a single call runs channels-last).
 - :class:`SFSegInferencer` is ``MMSegInferencer`` with the same three
@@ -56,11 +56,11 @@ def _use_fast_path(fast, model):
 
 
 def _prepare_fast(model):
-    """BN folding, Winograd where faster, and on CPU the faster of
+    """BN folding, NNPACK kernels where faster, and on CPU the faster of
     channels-last and NCHW chosen from the first calls
     (:mod:`sfseg.apis.layout_tuner`)."""
     on_cpu = _on_cpu(model)
-    prepare_for_inference(model, channels_last=True, winograd=on_cpu)
+    prepare_for_inference(model, channels_last=True, nnpack=on_cpu)
     if on_cpu:
         tune_layout(model)
 

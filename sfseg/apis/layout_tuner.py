@@ -1,14 +1,15 @@
 """Choose the faster CPU memory layout of a model from its own calls.
 
 Which layout wins depends on the model and the CPU: on a 2-core AVX2
-EPYC, SFNet-R18 is about 10% faster in NCHW with NNPACK's Winograd
-kernels (its 128-512 channel 3x3 convolutions), SFNet-STDC1 about 20%
-faster channels-last with oneDNN (narrow convolutions, where Winograd's
-transforms cost what it saves); on AVX-512 CPUs oneDNN's direct kernels
-get faster still. Instead of a fixed rule, :func:`tune_layout` times real
-inference calls: the first two of each input shape run channels-last
-(the second is timed), the next two NCHW with Winograd (the fourth is
-timed), and every later call of that shape runs in the faster layout.
+EPYC, SFNet-R18 is 1.2x faster in NCHW with NNPACK's FFT / Winograd
+kernels (:mod:`sfseg.models.layers.nnpack_conv`) for its 128-512 channel
+3x3 convolutions, SFNet-STDC1 1.2x faster channels-last with oneDNN
+(narrow convolutions, where the transforms cost what they save); on
+AVX-512 CPUs oneDNN's direct kernels get faster still. Instead of a
+fixed rule, :func:`tune_layout` times real inference calls: the first
+two of each input shape run channels-last (the second is timed), the
+next two NCHW with NNPACK (the fourth is timed), and every later call of
+that shape runs in the faster layout.
 No call is wasted (every one returns its logits) and a single call runs
 channels-last, the better default for one image.
 """
@@ -69,7 +70,7 @@ class LayoutTuner:
 
 
 def tune_layout(model):
-    """Let ``model`` (prepared with ``winograd=True``) pick its layout per
+    """Let ``model`` (prepared with ``nnpack=True``) pick its layout per
     input shape from its first four calls; returns the
     :class:`LayoutTuner` (also ``model.layout_tuner``)."""
     tuner = LayoutTuner(model)

@@ -7,8 +7,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from sfseg.models.layers.nnpack_conv import use_nnpack_conv
 from sfseg.models.layers.separable_max_pool import use_separable_max_pool
-from sfseg.models.layers.winograd_conv import use_winograd
 
 _BN = nn.modules.batchnorm._BatchNorm
 
@@ -84,7 +84,7 @@ def prepare_for_inference(
     fuse_bn=True,
     channels_last=False,
     drop_training=True,
-    winograd=False,
+    nnpack=False,
 ):
     """Return ``model`` ready for fast eval-mode inference (in place).
 
@@ -93,9 +93,9 @@ def prepare_for_inference(
     - ``fuse_bn``: fold BN into the conv before it (:func:`fold_batchnorms`);
     - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
       on CPU (feed inputs with ``to(memory_format=torch.channels_last)``);
-    - ``winograd``: stride-1 3x3 convs run NNPACK's Winograd kernels
+    - ``nnpack``: stride-1 3x3 convs run NNPACK's FFT / Winograd kernels
       where those time faster, layout copies included
-      (:class:`~sfseg.models.layers.WinogradConv2d`);
+      (:class:`~sfseg.models.layers.NNPACKConv2d`);
     - 3x3 / stride-2 max pooling of NCHW tensors as separable strided
       maxima (:class:`~sfseg.models.layers.SeparableMaxPool2d`, same
       values, several times faster than PyTorch's NCHW CPU kernel).
@@ -109,6 +109,6 @@ def prepare_for_inference(
     if channels_last:
         model.to(memory_format=torch.channels_last)
     use_separable_max_pool(model)
-    if winograd:
-        use_winograd(model)
+    if nnpack:
+        use_nnpack_conv(model)
     return model

@@ -153,7 +153,7 @@ def test_inferencer_tunes_layout_and_keeps_outputs(toy_ckpt):
     inferencer = SFSegInferencer(TOY_NAME, toy_ckpt, show_progress=False)
     tuner = inferencer.model.layout_tuner
     kinds = {type(m).__name__ for m in inferencer.model.modules()}
-    assert {'WinogradConv2d', 'SeparableMaxPool2d'} <= kinds
+    assert {'NNPACKConv2d', 'SeparableMaxPool2d'} <= kinds
     img = (np.random.RandomState(2).rand(64, 128, 3) * 255).astype(np.uint8)
     eager = init_model(TOY, toy_ckpt, fast=False)
     want = inference_model(eager, img).seg_logits.data

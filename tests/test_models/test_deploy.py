@@ -3,7 +3,7 @@ import torch
 from mmengine.config import Config
 from mmseg.registry import MODELS
 
-from sfseg.models.layers import WinogradConv2d
+from sfseg.models.layers import NNPACKConv2d
 from sfseg.utils import prepare_for_inference
 
 DSN = 'configs/sfnet/sfnet-dsn_r18-d32_8xb2-56k_cityscapes-1024x1024.py'
@@ -25,15 +25,15 @@ def randomise_bn(model):
 
 @pytest.mark.parametrize('config', [DSN, LITE])
 @pytest.mark.parametrize(
-    'channels_last,winograd',
+    'channels_last,nnpack',
     [(False, False), (True, False), (False, True), (True, True)],
 )
 def test_prepared_model_gives_the_same_logits(
-    repo_root, config, channels_last, winograd, monkeypatch
+    repo_root, config, channels_last, nnpack, monkeypatch
 ):
-    if winograd:  # every eligible conv through NNPACK, whatever is faster
+    if nnpack:  # every eligible conv through NNPACK, whatever is faster
         monkeypatch.setattr(
-            WinogradConv2d, 'kernel_for', lambda self, x: 'nnpack'
+            NNPACKConv2d, 'kernel_for', lambda self, x: 'nnpack'
         )
     torch.manual_seed(0)
     cfg = Config.fromfile(f'{repo_root}/{config}')
@@ -44,7 +44,7 @@ def test_prepared_model_gives_the_same_logits(
     with torch.no_grad():
         ref = model(x, None, mode='tensor')
         fast = prepare_for_inference(
-            model, channels_last=channels_last, winograd=winograd
+            model, channels_last=channels_last, nnpack=nnpack
         )
         if channels_last:
             x = x.to(memory_format=torch.channels_last)
@@ -58,7 +58,7 @@ def test_prepared_model_gives_the_same_logits(
     assert not bns  # every BN folded
     assert not hasattr(fast.decode_head, 'dsn')
     kinds = {type(m).__name__ for m in fast.modules()}
-    assert ('WinogradConv2d' in kinds) == winograd
+    assert ('NNPACKConv2d' in kinds) == nnpack
     if config == DSN:  # ResNet's stem pool
         assert 'SeparableMaxPool2d' in kinds
 

@@ -38,18 +38,18 @@ def test_both_paths_profiled_with_equal_outputs(tmp_path):
     assert 'grid_sampler_2d' in text
 
 
-def test_winograd_comparison_profiles_nnpack(monkeypatch):
-    from sfseg.models.layers import WinogradConv2d
+def test_nnpack_comparison_profiles_nnpack_kernels(monkeypatch):
+    from sfseg.models.layers import NNPACKConv2d
 
     # NNPACK for every eligible conv, whatever the timing says
-    monkeypatch.setattr(WinogradConv2d, 'kernel_for', lambda self, x: 'nnpack')
+    monkeypatch.setattr(NNPACKConv2d, 'kernel_for', lambda self, x: 'nnpack')
     best, diff = profile(
         'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
         (64, 128),
         rounds=1,
-        compare='winograd',
+        compare='nnpack',
     )
-    before, after = best['channels_last'][0], best['nchw_winograd'][0]
+    before, after = best['channels_last'][0], best['nchw_nnpack'][0]
     assert diff < 1e-4
     assert after['convolutions (NNPACK)'] > 0
     assert 'convolutions (NNPACK)' not in before

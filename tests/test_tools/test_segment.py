@@ -202,7 +202,14 @@ def test_video_fps(toy_city, weights, tmp_path):
     report = segment(video, CFG, weights, str(tmp_path / 'v'))
     assert report.kind == 'video' and len(report.done) == 4
     assert report.fps > 0 and report.model_fps >= report.fps
-    assert 'frames/s' in summary(report, 'v')[0]
+    lines = summary(report, 'v')
+    assert 'frames/s' in lines[0]
+    # four frames of one size: the layout tuner has decided and says so
+    ((shape, (layout, times)),) = report.layouts.items()
+    assert layout == min(times, key=times.get)
+    assert any(
+        line.startswith(f'layout {layout} chosen for 1x3x') for line in lines
+    )
     reader = cv2.VideoCapture(str(tmp_path / 'v' / 'clip_overlay.mp4'))
     read = []
     while True:

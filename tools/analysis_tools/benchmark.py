@@ -13,9 +13,9 @@ metafiles, never measured here).
 
 Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
 without cached flow grids), ``fold`` (BN folded into convs), ``fast``
-(folded + channels-last), ``winograd`` (folded, NCHW, NNPACK's Winograd
+(folded + channels-last), ``nnpack`` (folded, NCHW, NNPACK's FFT / Winograd
 kernels where they time faster, separable max pooling: the other layout
-sfseg's layout tuner picks from), ``fast-winograd`` (fast with those
+sfseg's layout tuner picks from), ``fast-nnpack`` (fast with those
 kernels where they win despite the layout copies), ``bf16`` (fast under
 bf16 autocast), ``onnx`` (the folded model in ONNX Runtime, fp32),
 ``int8`` (that model with static QDQ int8 quantisation, calibrated on
@@ -194,16 +194,16 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
                 set_grid_cache(previous)
 
         return Runner(name, variant, run)
-    if variant in ('fold', 'winograd'):
+    if variant in ('fold', 'nnpack'):
         fast = prepare_for_inference(
-            copy.deepcopy(model), winograd=variant == 'winograd'
+            copy.deepcopy(model), nnpack=variant == 'nnpack'
         )
         return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'fast-winograd', 'bf16'):
+    if variant in ('fast', 'fast-nnpack', 'bf16'):
         fast = prepare_for_inference(
             copy.deepcopy(model),
             channels_last=True,
-            winograd=variant == 'fast-winograd',
+            nnpack=variant == 'fast-nnpack',
         )
         xcl = x.contiguous(memory_format=torch.channels_last)
         if variant != 'bf16':
@@ -573,8 +573,8 @@ def parse_args(argv=None):
             'nocache',
             'fold',
             'fast',
-            'winograd',
-            'fast-winograd',
+            'nnpack',
+            'fast-nnpack',
             'bf16',
             *ONNX_VARIANTS,
         ],

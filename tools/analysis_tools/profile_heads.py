@@ -1,13 +1,13 @@
 """Per-operator CPU profile of two inference paths, side by side.
 
     python tools/analysis_tools/profile_heads.py CONFIG [CONFIG ...] \\
-        [--compare gather|winograd] [--shape 1024 2048] [--threads 2] \\
+        [--compare gather|nnpack] [--shape 1024 2048] [--threads 2] \\
         [--rounds 3] [--out FILE.md]
 
 ``--compare gather`` (default): the channels-last fast path with flow
 warps by grid_sample (before) and by the gather (after).
-``--compare winograd``: the channels-last fast path (before) and the
-NCHW path with NNPACK's Winograd kernels and separable max pooling
+``--compare nnpack``: the channels-last fast path (before) and the
+NCHW path with NNPACK's convolution kernels and separable max pooling
 (after), the two layouts :mod:`sfseg.apis.layout_tuner` chooses from.
 
 Each config's model (random weights, BN folded) runs on one random
@@ -42,7 +42,7 @@ from sfseg.utils import (  # noqa: E402
 
 COMPARISONS = {
     'gather': ('grid_sample', 'gather'),
-    'winograd': ('channels_last', 'nchw_winograd'),
+    'nnpack': ('channels_last', 'nchw_nnpack'),
 }
 CL = torch.channels_last
 
@@ -74,11 +74,11 @@ def make_paths(config, shape, compare):
         fast = prepare_for_inference(model, channels_last=True)
         xcl = x.contiguous(memory_format=CL)
         return {'grid_sample': (fast, xcl, False), 'gather': (fast, xcl, True)}
-    nchw = prepare_for_inference(copy.deepcopy(model), winograd=True)
+    nchw = prepare_for_inference(copy.deepcopy(model), nnpack=True)
     fast = prepare_for_inference(model, channels_last=True)
     return {
         'channels_last': (fast, x.contiguous(memory_format=CL), True),
-        'nchw_winograd': (nchw, x, True),
+        'nchw_nnpack': (nchw, x, True),
     }
 
 
@@ -86,7 +86,7 @@ def profile(config, shape, rounds, compare='gather'):
     paths = make_paths(config, shape, compare)
     best, outputs = {}, {}
     with torch.no_grad():
-        for path, args in paths.items():  # warm-up (and Winograd timing)
+        for path, args in paths.items():  # warm-up (and NNPACK kernel timing)
             outputs[path] = op_times(*args)[2]
         for _ in range(rounds):
             for path, args in paths.items():

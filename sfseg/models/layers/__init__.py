@@ -2,17 +2,17 @@ from .fam import FAM, BilinearAlign
 from .flow_warp import base_grid, flow_warp, set_grid_cache
 from .gather_warp import gather_warp, set_gather_warp
 from .gdfam import GDFAM
+from .nnpack_conv import (
+    NNPACKConv2d,
+    nnpack_eligible,
+    set_nnpack_conv,
+    use_nnpack_conv,
+)
 from .ppm import PPM
 from .separable_max_pool import (
     SeparableMaxPool2d,
     separable_max_pool,
     use_separable_max_pool,
-)
-from .winograd_conv import (
-    WinogradConv2d,
-    set_winograd,
-    use_winograd,
-    winograd_eligible,
 )
 
 __all__ = [
@@ -28,8 +28,8 @@ __all__ = [
     'gather_warp',
     'set_gather_warp',
     'set_grid_cache',
-    'set_winograd',
-    'use_winograd',
-    'winograd_eligible',
-    'WinogradConv2d',
+    'set_nnpack_conv',
+    'use_nnpack_conv',
+    'nnpack_eligible',
+    'NNPACKConv2d',
 ]

@@ -3,11 +3,11 @@ import torch
 import torch.nn as nn
 
 from sfseg.models.layers import (
-    WinogradConv2d,
-    set_winograd,
-    use_winograd,
-    winograd_conv,
-    winograd_eligible,
+    NNPACKConv2d,
+    nnpack_conv,
+    nnpack_eligible,
+    set_nnpack_conv,
+    use_nnpack_conv,
 )
 
 CL = torch.channels_last
@@ -21,7 +21,7 @@ def make_conv(cin=16, cout=24, seed=0):
     conv = nn.Conv2d(cin, cout, 3, padding=1)
     ref = nn.Conv2d(cin, cout, 3, padding=1)
     ref.load_state_dict(conv.state_dict())
-    assert use_winograd(conv) == 1
+    assert use_nnpack_conv(conv) == 1
     return conv.eval(), ref.eval()
 
 
@@ -36,18 +36,18 @@ def fake_timer(monkeypatch, onednn, nnpack):
         calls.append(repeats)
         return next(order)
 
-    monkeypatch.setattr(winograd_conv, '_best_time', best_time)
+    monkeypatch.setattr(nnpack_conv, '_best_time', best_time)
     return calls
 
 
 def test_eligibility():
-    assert winograd_eligible(nn.Conv2d(4, 4, 3, padding=1))
-    assert not winograd_eligible(nn.Conv2d(4, 4, 3, stride=2, padding=1))
-    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=2, dilation=2))
-    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=1, groups=2))
-    assert not winograd_eligible(nn.Conv2d(4, 4, 1))
-    assert not winograd_eligible(nn.Conv2d(4, 4, 3, padding=0))
-    assert not winograd_eligible(
+    assert nnpack_eligible(nn.Conv2d(4, 4, 3, padding=1))
+    assert not nnpack_eligible(nn.Conv2d(4, 4, 3, stride=2, padding=1))
+    assert not nnpack_eligible(nn.Conv2d(4, 4, 3, padding=2, dilation=2))
+    assert not nnpack_eligible(nn.Conv2d(4, 4, 3, padding=1, groups=2))
+    assert not nnpack_eligible(nn.Conv2d(4, 4, 1))
+    assert not nnpack_eligible(nn.Conv2d(4, 4, 3, padding=0))
+    assert not nnpack_eligible(
         nn.Conv2d(4, 4, 3, padding=1, padding_mode='reflect')
     )
 
@@ -61,12 +61,12 @@ def test_swap_keeps_parameters_and_state_dict():
         nn.Conv2d(8, 4, 3, padding=1, bias=False),
     )
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    assert use_winograd(model) == 2
+    assert use_nnpack_conv(model) == 2
     assert [type(m).__name__ for m in model] == [
-        'WinogradConv2d',
+        'NNPACKConv2d',
         'Conv2d',
         'Conv2d',
-        'WinogradConv2d',
+        'NNPACKConv2d',
     ]
     after = model.state_dict()
     assert after.keys() == before.keys()
@@ -149,17 +149,17 @@ def test_training_autocast_and_switch_take_the_stock_path(monkeypatch):
     with torch.no_grad():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             assert conv(x).dtype == torch.bfloat16
-        previous = set_winograd(False)
+        previous = set_nnpack_conv(False)
         try:
             assert torch.equal(conv(x), ref(x))
         finally:
-            set_winograd(previous)
+            set_nnpack_conv(previous)
     assert calls == []  # nothing was timed
 
 
 def test_no_nnpack_build_changes_nothing(monkeypatch):
-    monkeypatch.setattr(winograd_conv, 'nnpack_available', lambda: False)
+    monkeypatch.setattr(nnpack_conv, 'nnpack_available', lambda: False)
     conv = nn.Conv2d(3, 3, 3, padding=1)
-    assert use_winograd(conv) == 0
+    assert use_nnpack_conv(conv) == 0
     assert type(conv) is nn.Conv2d
-    assert WinogradConv2d.repeats >= 1
+    assert NNPACKConv2d.repeats >= 1

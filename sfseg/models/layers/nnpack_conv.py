@@ -1,16 +1,19 @@
-"""3x3 convolutions through NNPACK's Winograd kernels where they are faster.
+"""3x3 convolutions through NNPACK's fast algorithms where they are faster.
 
 oneDNN runs direct convolutions; on a CPU without AVX-512 they reach
 about 80% of the fp32 FMA peak and cannot go further. NNPACK (built into
-PyTorch's CPU wheels) computes stride-1 3x3 convolutions with Winograd
-F(6x6, 3x3), which needs about a fifth of the multiplications: on a
-2-core AVX2 EPYC the middle ResNet-18 stages run 1.5-3x faster, and the
-error stays at fp32 rounding level (about 1e-5 relative). NNPACK has no
-AVX-512 kernels and only reads NCHW (a channels-last input costs two
-layout copies), so it is not always the faster choice:
-:class:`WinogradConv2d` times both kernels, copies included, on the
-first input of each shape and keeps the faster one, so no convolution
-becomes slower on the CPU at hand.
+PyTorch's CPU wheels, which consider it only for batches of 16 or more)
+computes stride-1 convolutions in a transformed domain that needs
+far fewer multiplications: its automatic choice is FFT on 16x16 tiles
+for the feature-map sizes of a 1024x2048 frame and Winograd F(6x6, 3x3)
+on small maps. On a 2-core AVX2 EPYC the 128-512 channel 3x3 layers of
+ResNet-18 run 1.3-2.2x faster, and the error stays at fp32 rounding level
+(about 1e-5 relative). NNPACK has no AVX-512 kernels, is slower on
+narrow layers and only reads NCHW (a channels-last input costs two layout
+copies), so it is not always the faster choice: :class:`NNPACKConv2d`
+times both kernels, copies included, on the first input of each shape
+and keeps the faster one, so no convolution becomes slower on the CPU at
+hand.
 """
 
 import time
@@ -24,7 +27,7 @@ from .tracing import is_tracing
 _ENABLED = [True]
 
 
-def set_winograd(enabled: bool) -> bool:
+def set_nnpack_conv(enabled: bool) -> bool:
     """Allow or forbid NNPACK kernels everywhere (e.g. to profile both
     paths); returns the previous setting."""
     previous = _ENABLED[0]
@@ -37,11 +40,11 @@ def nnpack_available() -> bool:
     return bool(torch._nnpack_available())
 
 
-def winograd_eligible(conv: nn.Module) -> bool:
-    """Convolutions NNPACK computes with Winograd: plain 3x3, stride 1,
-    no dilation or groups, zero padding 1."""
+def nnpack_eligible(conv: nn.Module) -> bool:
+    """Convolutions NNPACK computes with its fast algorithms: plain 3x3,
+    stride 1, no dilation or groups, zero padding 1."""
     return (
-        type(conv) in (nn.Conv2d, WinogradConv2d)
+        type(conv) in (nn.Conv2d, NNPACKConv2d)
         and conv.kernel_size == (3, 3)
         and conv.stride == (1, 1)
         and conv.dilation == (1, 1)
@@ -60,11 +63,11 @@ def _best_time(fn, repeats):
     return best
 
 
-class WinogradConv2d(nn.Conv2d):
+class NNPACKConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose CPU inference uses NNPACK where that is faster.
 
     Same parameters and state dict as the convolution it replaces (made
-    by :func:`use_winograd`). The first no-grad CPU float32 call with an
+    by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
     input of a new shape and layout times oneDNN and NNPACK (``repeats``
     runs each, after one warm-up) and remembers the faster kernel for
     that shape, layout and thread count (the times are kept in
@@ -142,15 +145,15 @@ class WinogradConv2d(nn.Conv2d):
         return super().forward(x)
 
 
-def use_winograd(model: nn.Module) -> int:
+def use_nnpack_conv(model: nn.Module) -> int:
     """Turn every eligible ``nn.Conv2d`` of ``model`` into a
-    :class:`WinogradConv2d` in place (parameters untouched); returns how
+    :class:`NNPACKConv2d` in place (parameters untouched); returns how
     many. Does nothing where PyTorch was built without NNPACK."""
     if not nnpack_available():
         return 0
     count = 0
     for module in model.modules():
-        if type(module) is nn.Conv2d and winograd_eligible(module):
-            module.__class__ = WinogradConv2d
+        if type(module) is nn.Conv2d and nnpack_eligible(module):
+            module.__class__ = NNPACKConv2d
             count += 1
     return count
