@@ -9,6 +9,7 @@ from .input_images import (
     fit_max_size,
     read_image,
 )
+from .layout_tuner import LayoutTuner, tune_layout
 from .precision import (
     BACKENDS,
     PRECISIONS,
@@ -19,6 +20,8 @@ from .runtime_network import RuntimeNetwork, route_through
 
 __all__ = [
     'BACKENDS',
+    'LayoutTuner',
+    'tune_layout',
     'PRECISIONS',
     'RuntimeNetwork',
     'route_through',
