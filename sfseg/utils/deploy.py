@@ -94,7 +94,7 @@ def prepare_for_inference(
     - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
       on CPU (feed inputs with ``to(memory_format=torch.channels_last)``);
     - ``nnpack``: stride-1 3x3 convs run NNPACK's FFT / Winograd kernels
-      where those time faster, layout copies included
+      on NCHW inputs where those time faster
       (:class:`~sfseg.models.layers.NNPACKConv2d`);
     - 3x3 / stride-2 max pooling of NCHW tensors as separable strided
       maxima (:class:`~sfseg.models.layers.SeparableMaxPool2d`, same

@@ -74,32 +74,39 @@ def test_swap_keeps_parameters_and_state_dict():
 
 
 @needs_nnpack
-@pytest.mark.parametrize('layout', ['nchw', 'channels_last'])
 @pytest.mark.parametrize('bias', [True, False])
-def test_nnpack_kernel_matches_conv(monkeypatch, layout, bias):
+def test_nnpack_kernel_matches_conv(monkeypatch, bias):
     conv, ref = make_conv()
     if not bias:
         conv.bias = ref.bias = None
-    if layout == 'channels_last':
-        conv.to(memory_format=CL)
     fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
     x = torch.randn(2, 16, 20, 36)
-    if layout == 'channels_last':
-        x = x.contiguous(memory_format=CL)
     with torch.no_grad():
         out = conv(x)
-        expected = ref(x.contiguous())
+        expected = ref(x)
     assert conv.kernel_for(x) == 'nnpack'
     assert out.shape == (2, 24, 20, 36)
-    # the output keeps the input's layout
-    assert out.is_contiguous(
-        memory_format=CL
-        if layout == 'channels_last'
-        else torch.contiguous_format
-    )
+    assert out.is_contiguous()
     scale = expected.abs().max()
     assert (out - expected).abs().max() <= 1e-5 * scale
     assert not torch.equal(out, expected)  # really another kernel
+
+
+@needs_nnpack
+def test_channels_last_keeps_onednn_untimed(monkeypatch):
+    conv, ref = make_conv()
+    conv.to(memory_format=CL)
+    ref.to(memory_format=CL)
+    calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
+    x = torch.randn(1, 16, 12, 20).contiguous(memory_format=CL)
+    with torch.no_grad():
+        out = conv(x)
+        assert torch.equal(out, ref(x))
+        assert out.is_contiguous(memory_format=CL)
+        # NCHW weights with a channels-last input: still oneDNN
+        conv.to(memory_format=torch.contiguous_format)
+        assert torch.equal(conv(x), ref(x))
+    assert calls == []  # nothing timed on the single-image path
 
 
 @needs_nnpack
@@ -119,8 +126,8 @@ def test_faster_kernel_is_chosen_once_per_shape(
         assert len(calls) == 2  # timed once: oneDNN then NNPACK
         conv(torch.randn(1, 16, 8, 12))  # a new shape is timed again
         assert len(calls) == 4
-        conv(x.contiguous(memory_format=CL))  # and a new layout
-        assert len(calls) == 6
+        conv(x.contiguous(memory_format=CL))  # channels-last: not timed
+        assert len(calls) == 4
 
 
 @needs_nnpack

@@ -15,8 +15,7 @@ Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
 without cached flow grids), ``fold`` (BN folded into convs), ``fast``
 (folded + channels-last), ``nnpack`` (folded, NCHW, NNPACK's FFT / Winograd
 kernels where they time faster, separable max pooling: the other layout
-sfseg's layout tuner picks from), ``fast-nnpack`` (fast with those
-kernels where they win despite the layout copies), ``bf16`` (fast under
+sfseg's layout tuner picks from), ``bf16`` (fast under
 bf16 autocast), ``onnx`` (the folded model in ONNX Runtime, fp32),
 ``int8`` (that model with static QDQ int8 quantisation, calibrated on
 random images).
@@ -199,14 +198,10 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
             copy.deepcopy(model), nnpack=variant == 'nnpack'
         )
         return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'fast-nnpack', 'bf16'):
-        fast = prepare_for_inference(
-            copy.deepcopy(model),
-            channels_last=True,
-            nnpack=variant == 'fast-nnpack',
-        )
+    if variant in ('fast', 'bf16'):
+        fast = prepare_for_inference(copy.deepcopy(model), channels_last=True)
         xcl = x.contiguous(memory_format=torch.channels_last)
-        if variant != 'bf16':
+        if variant == 'fast':
             return Runner(
                 name, variant, lambda: fast(xcl, None, mode='tensor')
             )
@@ -574,7 +569,6 @@ def parse_args(argv=None):
             'fold',
             'fast',
             'nnpack',
-            'fast-nnpack',
             'bf16',
             *ONNX_VARIANTS,
         ],

@@ -98,13 +98,9 @@ def profile(config, shape, rounds, compare='gather'):
 
 
 def to_markdown(name, best, diff, top=10):
-    (
-        (path_before, (before, total_before)),
-        (
-            path_after,
-            (after, total_after),
-        ),
-    ) = best.items()
+    path_before, path_after = best
+    before, total_before = best[path_before]
+    after, total_after = best[path_after]
     convs = ['convolutions', 'convolutions (NNPACK)']
     ops = [op for op, _ in (before + after).most_common() if op not in convs]
     lines = [

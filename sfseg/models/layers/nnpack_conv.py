@@ -8,12 +8,13 @@ far fewer multiplications: its automatic choice is FFT on 16x16 tiles
 for the feature-map sizes of a 1024x2048 frame and Winograd F(6x6, 3x3)
 on small maps. On a 2-core AVX2 EPYC the 128-512 channel 3x3 layers of
 ResNet-18 run 1.3-2.2x faster, and the error stays at fp32 rounding level
-(about 1e-5 relative). NNPACK has no AVX-512 kernels, is slower on
-narrow layers and only reads NCHW (a channels-last input costs two layout
-copies), so it is not always the faster choice: :class:`NNPACKConv2d`
-times both kernels, copies included, on the first input of each shape
-and keeps the faster one, so no convolution becomes slower on the CPU at
-hand.
+(about 1e-5 relative). NNPACK has no AVX-512 kernels and is slower on
+narrow layers, so it is not always the faster choice: :class:`NNPACKConv2d`
+times both kernels on the first input of each shape and keeps the faster
+one, so no convolution becomes slower on the CPU at hand. NNPACK reads
+NCHW only; channels-last inputs keep oneDNN untimed (the two layout
+copies cost about what NNPACK saves), and :mod:`sfseg.apis.layout_tuner`
+chooses between the two layouts for the whole model.
 """
 
 import time
@@ -44,7 +45,7 @@ def nnpack_eligible(conv: nn.Module) -> bool:
     """Convolutions NNPACK computes with its fast algorithms: plain 3x3,
     stride 1, no dilation or groups, zero padding 1."""
     return (
-        type(conv) in (nn.Conv2d, NNPACKConv2d)
+        type(conv) is nn.Conv2d
         and conv.kernel_size == (3, 3)
         and conv.stride == (1, 1)
         and conv.dilation == (1, 1)
@@ -68,21 +69,20 @@ class NNPACKConv2d(nn.Conv2d):
 
     Same parameters and state dict as the convolution it replaces (made
     by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
-    input of a new shape and layout times oneDNN and NNPACK (``repeats``
-    runs each, after one warm-up) and remembers the faster kernel for
-    that shape, layout and thread count (the times are kept in
-    ``kernel_times`` for reports); training, tracing, autocast and other
+    NCHW input of a new shape times oneDNN and NNPACK (``repeats`` runs
+    each, after one warm-up) and remembers the faster kernel for that
+    shape and thread count (the times are kept in ``kernel_times`` for
+    reports); training, tracing, autocast, channels-last inputs and other
     dtypes always take ``nn.Conv2d``'s path.
 
-    Shape: N x C_in x H x W -> N x C_out x H x W, in the input's layout
-    (NCHW or channels-last).
+    Shape: N x C_in x H x W -> N x C_out x H x W.
     """
 
     repeats = 2
 
     def kernel_for(self, x: Tensor) -> str:
         """'nnpack' or 'onednn' for this input (timing it if new)."""
-        key = (tuple(x.shape), x.is_contiguous(), torch.get_num_threads())
+        key = (tuple(x.shape), torch.get_num_threads())
         choices = self.__dict__.setdefault('_kernel_choices', {})
         if key not in choices:
             choices[key] = self._time_kernels(x, key)
@@ -102,29 +102,10 @@ class NNPACKConv2d(nn.Conv2d):
         times[key] = dict(onednn=onednn, nnpack=nnpack)
         return 'nnpack' if nnpack < onednn else 'onednn'
 
-    def _nchw_weight(self):
-        weight = self.weight
-        if weight.is_contiguous():
-            return weight
-        # channels-last model: keep one NCHW copy per weight version
-        key = (weight.data_ptr(), weight._version)
-        cached = self.__dict__.get('_nchw_cache')
-        if cached is None or cached[0] != key:
-            cached = (key, weight.contiguous())
-            self.__dict__['_nchw_cache'] = cached
-        return cached[1]
-
     def _nnpack(self, x):
-        out = torch._nnpack_spatial_convolution(
-            x.contiguous(),
-            self._nchw_weight(),
-            self.bias,
-            list(self.padding),
-            [1, 1],
+        return torch._nnpack_spatial_convolution(
+            x, self.weight, self.bias, list(self.padding), [1, 1]
         )
-        if x.is_contiguous():
-            return out
-        return out.contiguous(memory_format=torch.channels_last)
 
     def forward(self, x: Tensor) -> Tensor:
         if (
@@ -132,10 +113,8 @@ class NNPACKConv2d(nn.Conv2d):
             and x.device.type == 'cpu'
             and x.dtype == torch.float32
             and x.dim() == 4
-            and (
-                x.is_contiguous()
-                or x.is_contiguous(memory_format=torch.channels_last)
-            )
+            and x.is_contiguous()
+            and self.weight.is_contiguous()
             and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled('cpu')
             and not is_tracing()
@@ -153,7 +132,7 @@ def use_nnpack_conv(model: nn.Module) -> int:
         return 0
     count = 0
     for module in model.modules():
-        if type(module) is nn.Conv2d and nnpack_eligible(module):
+        if nnpack_eligible(module):
             module.__class__ = NNPACKConv2d
             count += 1
     return count

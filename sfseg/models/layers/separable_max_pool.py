@@ -10,7 +10,6 @@ columns, of strided views needs only elementwise ``torch.maximum`` calls
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from .tracing import is_tracing
@@ -60,15 +59,7 @@ class SeparableMaxPool2d(nn.MaxPool2d):
             and not is_tracing()
         ):
             return separable_max_pool(x)
-        return F.max_pool2d(
-            x,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+        return super().forward(x)
 
 
 def _eligible(pool):
