@@ -7,8 +7,9 @@ weights and the fast CPU path.
   on CPU the model is prepared for fast inference (BN folded into the
   convolutions, deep supervision removed, NNPACK's FFT / Winograd
   kernels for the 3x3 convolutions they run faster) and picks the faster of
-  channels-last and NCHW from its first four calls of each input size
-  (:mod:`sfseg.apis.layout_tuner`; a single call runs channels-last).
+  channels-last and NCHW from its first five calls of each input size
+  (:mod:`sfseg.apis.layout_tuner`; a single call runs channels-last with
+  oneDNN and times nothing).
 - :class:`SFSegInferencer` is ``MMSegInferencer`` with the same three
   changes.
 

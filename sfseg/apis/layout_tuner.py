@@ -6,23 +6,35 @@ kernels (:mod:`sfseg.models.layers.nnpack_conv`) for its 128-512 channel
 3x3 convolutions, SFNet-STDC1 1.2x faster channels-last with oneDNN
 (narrow convolutions, where the transforms cost what they save); on
 AVX-512 CPUs oneDNN's direct kernels get faster still. Instead of a
-fixed rule, :func:`tune_layout` times real inference calls: the first
-two of each input shape run channels-last (the second is timed), the
-next two NCHW with NNPACK (the fourth is timed), and every later call of
-that shape runs in the faster layout.
-No call is wasted (every one returns its logits) and a single call runs
-channels-last, the better default for one image.
+fixed rule, :func:`tune_layout` times real inference calls of each
+input shape: the first runs channels-last with oneDNN (no kernel
+timing, so a single image pays nothing for the tuning), the second
+channels-last while :class:`~sfseg.models.layers.NNPACKConv2d` times its
+kernels, the third channels-last timed, the fourth NCHW while the
+kernels are timed, the fifth NCHW timed; every later call of that shape
+runs in the faster layout. No call is wasted: every one returns its
+logits.
 """
 
 import time
 
 import torch
 
+from sfseg.models.layers.nnpack_conv import kernel_timing
+
 LAYOUTS = ('channels_last', 'nchw')
 _FORMATS = {
     'channels_last': torch.channels_last,
     'nchw': torch.contiguous_format,
 }
+# (layout, kernel timing allowed, call timed) of the calls before a choice
+SCHEDULE = (
+    ('channels_last', False, False),
+    ('channels_last', True, False),
+    ('channels_last', True, True),
+    ('nchw', True, False),
+    ('nchw', True, True),
+)
 
 
 class LayoutTuner:
@@ -46,24 +58,25 @@ class LayoutTuner:
             self.model.to(memory_format=_FORMATS[layout])
             self.layout = layout
 
-    def layout_for(self, shape):
-        """The layout call number ``calls[shape]`` runs in."""
+    def step_for(self, shape):
+        """(layout, kernel timing, timed) of the next call of ``shape``."""
         if shape in self.choice:
-            return self.choice[shape]
-        return LAYOUTS[min(self.calls.get(shape, 0) // 2, 1)]
+            return self.choice[shape], True, False
+        return SCHEDULE[self.calls.get(shape, 0)]
 
     def __call__(self, inputs, batch_img_metas):
         shape = tuple(inputs.shape)
-        layout = self.layout_for(shape)
+        layout, timing, timed = self.step_for(shape)
         self.set_layout(layout)
         inputs = inputs.contiguous(memory_format=_FORMATS[layout])
-        start = time.perf_counter()
-        logits = self.encode_decode(inputs, batch_img_metas)
-        elapsed = time.perf_counter() - start
+        with kernel_timing(timing):
+            start = time.perf_counter()
+            logits = self.encode_decode(inputs, batch_img_metas)
+            elapsed = time.perf_counter() - start
         count = self.calls[shape] = self.calls.get(shape, 0) + 1
-        if shape not in self.choice and count % 2 == 0:
+        if timed:
             self.timings.setdefault(shape, {})[layout] = elapsed
-            if count == 4:
+            if count == len(SCHEDULE):
                 times = self.timings[shape]
                 self.choice[shape] = min(times, key=times.get)
         return logits
@@ -71,7 +84,7 @@ class LayoutTuner:
 
 def tune_layout(model):
     """Let ``model`` (prepared with ``nnpack=True``) pick its layout per
-    input shape from its first four calls; returns the
+    input shape from its first five calls; returns the
     :class:`LayoutTuner` (also ``model.layout_tuner``)."""
     tuner = LayoutTuner(model)
     model.encode_decode = tuner

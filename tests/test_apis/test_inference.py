@@ -157,7 +157,7 @@ def test_inferencer_tunes_layout_and_keeps_outputs(toy_ckpt):
     img = (np.random.RandomState(2).rand(64, 128, 3) * 255).astype(np.uint8)
     eager = init_model(TOY, toy_ckpt, fast=False)
     want = inference_model(eager, img).seg_logits.data
-    for _ in range(5):  # channels-last x2, NCHW x2, then the faster
+    for _ in range(6):  # channels-last x3, NCHW x2, then the faster
         got = inferencer(img, return_datasamples=True).seg_logits.data
         assert (got - want).abs().max() < 1e-4 * max(1, want.abs().max())
     ((shape, layout),) = tuner.choice.items()

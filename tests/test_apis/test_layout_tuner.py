@@ -3,7 +3,8 @@ import torch
 import torch.nn as nn
 
 from sfseg.apis import layout_tuner
-from sfseg.apis.layout_tuner import LayoutTuner, tune_layout
+from sfseg.apis.layout_tuner import SCHEDULE, LayoutTuner, tune_layout
+from sfseg.models.layers import nnpack_conv
 
 CL = torch.channels_last
 
@@ -25,11 +26,13 @@ class FakeSegmentor(nn.Module):
         self.conv = nn.Conv2d(3, 2, 3, padding=1)
         self.clock, self.cost = clock, cost
         self.seen = []
+        self.timing = []  # whether kernels could be timed in each call
 
     def encode_decode(self, inputs, batch_img_metas):
         cl = self.conv.weight.is_contiguous(memory_format=CL)
         layout = 'channels_last' if cl else 'nchw'
         self.seen.append(layout)
+        self.timing.append(nnpack_conv._TIMING[0])
         self.clock.now += self.cost[layout]
         return self.conv(inputs)
 
@@ -51,10 +54,12 @@ def test_tuner_keeps_the_faster_layout(monkeypatch, cost, chosen):
     assert model.layout_tuner is tuner
     x = torch.randn(1, 3, 8, 10)
     with torch.no_grad():
-        outs = [model.encode_decode(x, None) for _ in range(7)]
+        outs = [model.encode_decode(x, None) for _ in range(8)]
         expected = ref(x)
-    # two calls per layout, then only the faster one
-    assert model.seen == ['channels_last'] * 2 + ['nchw'] * 2 + [chosen] * 3
+    # channels-last untuned, tuning, timed; NCHW tuning, timed; the faster
+    assert model.seen == ['channels_last'] * 3 + ['nchw'] * 2 + [chosen] * 3
+    assert model.timing == [False] + [True] * 7
+    assert [step[0] for step in SCHEDULE] == model.seen[:5]
     assert tuner.choice == {(1, 3, 8, 10): chosen}
     assert tuner.timings[(1, 3, 8, 10)] == cost
     for out in outs:  # every call returns its logits
@@ -68,13 +73,13 @@ def test_tuner_decides_per_input_shape(monkeypatch):
     tuner = LayoutTuner(model)
     a, b = torch.randn(1, 3, 8, 8), torch.randn(1, 3, 4, 4)
     with torch.no_grad():
-        for _ in range(4):
+        for _ in range(len(SCHEDULE)):
             tuner(a, None)
         assert tuner.choice == {(1, 3, 8, 8): 'nchw'}
         tuner(b, None)  # a new shape starts channels-last again
     assert model.seen[-1] == 'channels_last'
-    assert tuner.layout_for((1, 3, 8, 8)) == 'nchw'
-    assert tuner.layout_for((1, 3, 4, 4)) == 'channels_last'
+    assert tuner.step_for((1, 3, 8, 8))[0] == 'nchw'
+    assert tuner.step_for((1, 3, 4, 4)) == ('channels_last', True, False)
 
 
 def test_one_call_runs_channels_last(monkeypatch):
@@ -86,3 +91,4 @@ def test_one_call_runs_channels_last(monkeypatch):
     with torch.no_grad():
         model.encode_decode(torch.randn(1, 3, 8, 8), None)
     assert model.seen == ['channels_last']
+    assert model.timing == [False]  # a single image times no kernels

@@ -9,6 +9,7 @@ from sfseg.models.layers import (
     set_nnpack_conv,
     use_nnpack_conv,
 )
+from sfseg.models.layers.nnpack_conv import kernel_timing
 
 CL = torch.channels_last
 needs_nnpack = pytest.mark.skipif(
@@ -93,20 +94,64 @@ def test_nnpack_kernel_matches_conv(monkeypatch, bias):
 
 
 @needs_nnpack
-def test_channels_last_keeps_onednn_untimed(monkeypatch):
+def test_small_channels_last_conv_keeps_onednn_untimed(monkeypatch):
     conv, ref = make_conv()
     conv.to(memory_format=CL)
     ref.to(memory_format=CL)
     calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
     x = torch.randn(1, 16, 12, 20).contiguous(memory_format=CL)
+    assert x.numel() * 24 * 9 < conv.min_channels_last_macs
     with torch.no_grad():
         out = conv(x)
         assert torch.equal(out, ref(x))
         assert out.is_contiguous(memory_format=CL)
-        # NCHW weights with a channels-last input: still oneDNN
-        conv.to(memory_format=torch.contiguous_format)
+    assert conv.kernel_for(x) == 'onednn'
+    assert calls == []  # the layout copies would cost more than NNPACK saves
+
+
+@needs_nnpack
+@pytest.mark.parametrize('weights', [CL, torch.contiguous_format])
+def test_wide_channels_last_conv_runs_nnpack_in_nchw(monkeypatch, weights):
+    conv, ref = make_conv()
+    conv.min_channels_last_macs = 0  # as if it were SFNet's conv_last
+    conv.to(memory_format=weights)
+    calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
+    x = torch.randn(2, 16, 16, 24)
+    xcl = x.contiguous(memory_format=CL)
+    with torch.no_grad():
+        out = conv(xcl)
+        nchw = conv(x)
+        expected = ref(x)
+    assert conv.kernel_for(xcl) == 'nnpack'
+    assert len(calls) == 4  # each layout timed on its own
+    assert out.is_contiguous(memory_format=CL)
+    assert torch.equal(out, nchw)  # the same NNPACK kernel on NCHW copies
+    assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+
+
+@needs_nnpack
+def test_near_tie_keeps_onednn(monkeypatch):
+    conv, ref = make_conv()
+    fake_timer(monkeypatch, onednn=1.0, nnpack=0.97)
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
         assert torch.equal(conv(x), ref(x))
-    assert calls == []  # nothing timed on the single-image path
+    assert conv.kernel_for(x) == 'onednn'
+
+
+@needs_nnpack
+def test_kernel_timing_off_runs_onednn_and_remembers_nothing(monkeypatch):
+    conv, ref = make_conv()
+    calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        with kernel_timing(False):
+            assert torch.equal(conv(x), ref(x))
+            assert calls == []
+        assert conv.kernel_for(x) == 'nnpack'  # timed now
+        assert len(calls) == 2
+        with kernel_timing(False):  # a known choice still applies
+            assert not torch.equal(conv(x), ref(x))
 
 
 @needs_nnpack
@@ -126,7 +171,7 @@ def test_faster_kernel_is_chosen_once_per_shape(
         assert len(calls) == 2  # timed once: oneDNN then NNPACK
         conv(torch.randn(1, 16, 8, 12))  # a new shape is timed again
         assert len(calls) == 4
-        conv(x.contiguous(memory_format=CL))  # channels-last: not timed
+        conv(x.contiguous(memory_format=CL))  # small channels-last: untimed
         assert len(calls) == 4
 
 

@@ -13,12 +13,14 @@ metafiles, never measured here).
 
 Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
 without cached flow grids), ``fold`` (BN folded into convs), ``fast``
-(folded + channels-last), ``nnpack`` (folded, NCHW, NNPACK's FFT / Winograd
-kernels where they time faster, separable max pooling: the other layout
-sfseg's layout tuner picks from), ``bf16`` (fast under
-bf16 autocast), ``onnx`` (the folded model in ONNX Runtime, fp32),
-``int8`` (that model with static QDQ int8 quantisation, calibrated on
-random images).
+(folded + channels-last, the widest 3x3 convolutions through NNPACK
+where they time faster, kernels timed in the warm-up), ``fast-onednn``
+(folded + channels-last, oneDNN only), ``nnpack`` (folded, NCHW,
+NNPACK's FFT / Winograd kernels where they time faster, separable max
+pooling: the other layout sfseg's layout tuner picks from), ``bf16``
+(folded + channels-last under bf16 autocast), ``onnx`` (the folded
+model in ONNX Runtime, fp32), ``int8`` (that model with static QDQ int8
+quantisation, calibrated on random images).
 ``--official-root`` adds the official SFNet models for the sfseg configs
 that have one, with the same weights (converted with sfsegnets2sfseg.py)
 so their outputs are compared too.
@@ -198,10 +200,12 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
             copy.deepcopy(model), nnpack=variant == 'nnpack'
         )
         return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'bf16'):
-        fast = prepare_for_inference(copy.deepcopy(model), channels_last=True)
+    if variant in ('fast', 'fast-onednn', 'bf16'):
+        fast = prepare_for_inference(
+            copy.deepcopy(model), channels_last=True, nnpack=variant == 'fast'
+        )
         xcl = x.contiguous(memory_format=torch.channels_last)
-        if variant == 'fast':
+        if variant != 'bf16':
             return Runner(
                 name, variant, lambda: fast(xcl, None, mode='tensor')
             )
@@ -568,6 +572,7 @@ def parse_args(argv=None):
             'nocache',
             'fold',
             'fast',
+            'fast-onednn',
             'nnpack',
             'bf16',
             *ONNX_VARIANTS,

@@ -12,20 +12,27 @@ ResNet-18 run 1.3-2.2x faster, and the error stays at fp32 rounding level
 narrow layers, so it is not always the faster choice: :class:`NNPACKConv2d`
 times both kernels on the first input of each shape and keeps the faster
 one, so no convolution becomes slower on the CPU at hand. NNPACK reads
-NCHW only; channels-last inputs keep oneDNN untimed (the two layout
-copies cost about what NNPACK saves), and :mod:`sfseg.apis.layout_tuner`
-chooses between the two layouts for the whole model.
+NCHW only: a channels-last input is copied to NCHW and the output back
+(:mod:`.layout_copy`), which pays off for the widest convolutions only
+(SFNet's ``conv_last`` runs 1.5x faster so, 279 against 419 ms for 256
+channels at 256 x 512), so convolutions under
+``NNPACKConv2d.min_channels_last_macs`` keep oneDNN untimed there.
+:mod:`sfseg.apis.layout_tuner` chooses between the two layouts for the
+whole model.
 """
 
 import time
+from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .layout_copy import to_channels_last, to_nchw
 from .tracing import is_tracing
 
 _ENABLED = [True]
+_TIMING = [True]
 
 
 def set_nnpack_conv(enabled: bool) -> bool:
@@ -34,6 +41,19 @@ def set_nnpack_conv(enabled: bool) -> bool:
     previous = _ENABLED[0]
     _ENABLED[0] = bool(enabled)
     return previous
+
+
+@contextmanager
+def kernel_timing(enabled: bool):
+    """Within the context, input shapes an :class:`NNPACKConv2d` has not
+    timed yet are timed (``True``) or run oneDNN without timing and
+    without remembering a choice (``False``, e.g. for a single image)."""
+    previous = _TIMING[0]
+    _TIMING[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        _TIMING[0] = previous
 
 
 def nnpack_available() -> bool:
@@ -69,22 +89,37 @@ class NNPACKConv2d(nn.Conv2d):
 
     Same parameters and state dict as the convolution it replaces (made
     by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
-    NCHW input of a new shape times oneDNN and NNPACK (``repeats`` runs
-    each, after one warm-up) and remembers the faster kernel for that
-    shape and thread count (the times are kept in ``kernel_times`` for
-    reports); training, tracing, autocast, channels-last inputs and other
-    dtypes always take ``nn.Conv2d``'s path.
+    input of a new shape and layout (NCHW or channels-last) times oneDNN
+    and NNPACK (``repeats`` runs each, after one warm-up) and remembers
+    the faster kernel for that shape, layout and thread count (the times
+    are kept in ``kernel_times`` for reports); NNPACK must take less than
+    ``min_speedup_ratio`` of oneDNN's time. Channels-last inputs are
+    timed only from ``min_channels_last_macs`` multiply-adds on, as the
+    layout copies NNPACK needs cost more than it saves on smaller ones.
+    Training, tracing, autocast and other dtypes always take
+    ``nn.Conv2d``'s path.
 
-    Shape: N x C_in x H x W -> N x C_out x H x W.
+    Shape: N x C_in x H x W -> N x C_out x H x W, in the input's layout.
     """
 
     repeats = 2
+    min_channels_last_macs = 2e9
+    min_speedup_ratio = 0.95
 
     def kernel_for(self, x: Tensor) -> str:
         """'nnpack' or 'onednn' for this input (timing it if new)."""
-        key = (tuple(x.shape), torch.get_num_threads())
+        layout = 'nchw' if x.is_contiguous() else 'channels_last'
+        key = (tuple(x.shape), torch.get_num_threads(), layout)
         choices = self.__dict__.setdefault('_kernel_choices', {})
-        if key not in choices:
+        if key in choices:
+            return choices[key]
+        if not _TIMING[0]:
+            return 'onednn'
+        if layout == 'channels_last' and (
+            x.numel() * self.out_channels * 9 < self.min_channels_last_macs
+        ):
+            choices[key] = 'onednn'
+        else:
             choices[key] = self._time_kernels(x, key)
         return choices[key]
 
@@ -100,11 +135,15 @@ class NNPACKConv2d(nn.Conv2d):
         nnpack = _best_time(lambda: self._nnpack(x), self.repeats)
         times = self.__dict__.setdefault('kernel_times', {})
         times[key] = dict(onednn=onednn, nnpack=nnpack)
-        return 'nnpack' if nnpack < onednn else 'onednn'
+        # near-ties keep oneDNN: direct convolution rounds less
+        faster = nnpack < self.min_speedup_ratio * onednn
+        return 'nnpack' if faster else 'onednn'
 
     def _nnpack(self, x):
+        if not x.is_contiguous():
+            return to_channels_last(self._nnpack(to_nchw(x)))
         return torch._nnpack_spatial_convolution(
-            x, self.weight, self.bias, list(self.padding), [1, 1]
+            x, self.weight.contiguous(), self.bias, list(self.padding), [1, 1]
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -113,8 +152,10 @@ class NNPACKConv2d(nn.Conv2d):
             and x.device.type == 'cpu'
             and x.dtype == torch.float32
             and x.dim() == 4
-            and x.is_contiguous()
-            and self.weight.is_contiguous()
+            and (
+                x.is_contiguous()
+                or x.is_contiguous(memory_format=torch.channels_last)
+            )
             and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled('cpu')
             and not is_tracing()
