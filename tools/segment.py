@@ -44,6 +44,7 @@ from sfseg.apis import (
     read_image,
     resolve_precision,
 )
+from sfseg.apis.layout_tuner import SCHEDULE
 from sfseg.utils import cpu_info, exit_on_user_error
 from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
 
@@ -65,6 +66,8 @@ class Report:
     peak_input: str = ''
     fps: float = 0.0
     model_fps: float = 0.0
+    frame_times: list = field(default_factory=list)  # model s per frame
+    tuning_frames: int = 0  # first frames that tuned the layout
     precision: str = 'fp32'
     backend: str = 'pytorch'
     layouts: dict = field(default_factory=dict)
@@ -230,7 +233,8 @@ def segment_video(inferencer, path, out_dir, opacity, max_size):
                 break
             tick = time.perf_counter()
             labels = predict_labels(inferencer, frame, max_size)
-            model_time += time.perf_counter() - tick
+            report.frame_times.append(time.perf_counter() - tick)
+            model_time += report.frame_times[-1]
             vis = draw_overlay(visualizer, frame, labels, name, False)
             if writer is None:
                 h, w = vis.shape[:2]
@@ -305,6 +309,7 @@ def segment(
             shape: (layout, tuner.timings[shape])
             for shape, layout in tuner.choice.items()
         }
+        report.tuning_frames = len(SCHEDULE)
     return report
 
 
@@ -317,6 +322,12 @@ def summary(report, out_dir):
             f'{report.fps:.2f} frames/s with drawing and encoding, '
             f'{report.model_fps:.2f} frames/s model only'
         ]
+        tuned = report.frame_times[report.tuning_frames :]
+        if report.tuning_frames and tuned:
+            lines[0] += (
+                f' ({len(tuned) / sum(tuned):.2f} after the first '
+                f'{report.tuning_frames}, which tune the layout)'
+            )
     else:
         lines = [
             f'{len(report.done)} images segmented, {len(report.skipped)} '

@@ -33,9 +33,9 @@ def fake_timer(monkeypatch, onednn, nnpack):
     calls = []
 
     def best_time(fn, repeats):
-        fn()
+        out = fn()
         calls.append(repeats)
-        return next(order)
+        return next(order), out
 
     monkeypatch.setattr(nnpack_conv, '_best_time', best_time)
     return calls
@@ -127,6 +127,26 @@ def test_wide_channels_last_conv_runs_nnpack_in_nchw(monkeypatch, weights):
     assert out.is_contiguous(memory_format=CL)
     assert torch.equal(out, nchw)  # the same NNPACK kernel on NCHW copies
     assert (out - expected).abs().max() <= 1e-5 * expected.abs().max()
+
+
+@needs_nnpack
+@pytest.mark.parametrize('onednn,nnpack', [(2.0, 1.0), (1.0, 2.0)])
+def test_timing_call_returns_the_chosen_kernels_output(
+    monkeypatch, onednn, nnpack
+):
+    conv, ref = make_conv()
+    fake_timer(monkeypatch, onednn, nnpack)
+    runs = []
+    real = conv._nnpack
+    monkeypatch.setattr(conv, '_nnpack', lambda x: runs.append(1) or real(x))
+    x = torch.randn(1, 16, 12, 12)
+    with torch.no_grad():
+        first = conv(x)
+        second = conv(x)
+        assert torch.equal(first, second)  # same kernel both times
+        assert torch.equal(first, ref(x)) == (onednn < nnpack)
+    # warm-up and one timed run in the first call, one in the second if kept
+    assert len(runs) == 2 + (nnpack < onednn)
 
 
 @needs_nnpack

@@ -42,7 +42,9 @@ def test_nnpack_comparison_profiles_nnpack_kernels(monkeypatch):
     from sfseg.models.layers import NNPACKConv2d
 
     # NNPACK for every eligible conv, whatever the timing says
-    monkeypatch.setattr(NNPACKConv2d, 'kernel_for', lambda self, x: 'nnpack')
+    monkeypatch.setattr(
+        NNPACKConv2d, '_choose', lambda self, x: ('nnpack', None)
+    )
     best, diff = profile(
         'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
         (64, 128),

@@ -191,7 +191,7 @@ def test_blend_equals_mmseg_visualizer(weights):
 
 
 def test_video_fps(toy_city, weights, tmp_path):
-    frames = toy_images(toy_city)[:5]
+    frames = toy_images(toy_city)[:6]
     video = str(tmp_path / 'clip.mp4')
     writer = cv2.VideoWriter(
         video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (128, 64)
@@ -200,11 +200,14 @@ def test_video_fps(toy_city, weights, tmp_path):
         writer.write(cv2.imread(f))
     writer.release()
     report = segment(video, CFG, weights, str(tmp_path / 'v'))
-    assert report.kind == 'video' and len(report.done) == 5
+    assert report.kind == 'video' and len(report.done) == 6
     assert report.fps > 0 and report.model_fps >= report.fps
     lines = summary(report, 'v')
     assert 'frames/s' in lines[0]
-    # five frames of one size: the layout tuner has decided and says so
+    assert len(report.frame_times) == 6 and report.tuning_frames == 5
+    steady = 1 / report.frame_times[5]
+    assert f'({steady:.2f} after the first 5, which tune' in lines[0]
+    # six frames of one size: the layout tuner has decided and says so
     ((shape, (layout, times)),) = report.layouts.items()
     assert layout == min(times, key=times.get)
     assert any(
@@ -217,7 +220,7 @@ def test_video_fps(toy_city, weights, tmp_path):
         if not ok:
             break
         read.append(frame)
-    assert len(read) == 5 and read[0].shape == (64, 128, 3)
+    assert len(read) == 6 and read[0].shape == (64, 128, 3)
     assert np.std(read[0]) > 5
 
 

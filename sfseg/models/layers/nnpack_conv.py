@@ -76,12 +76,13 @@ def nnpack_eligible(conv: nn.Module) -> bool:
 
 
 def _best_time(fn, repeats):
+    """(best seconds of ``repeats`` runs of ``fn``, its last output)."""
     best = float('inf')
     for _ in range(repeats):
         start = time.perf_counter()
-        fn()
+        out = fn()
         best = min(best, time.perf_counter() - start)
-    return best
+    return best, out
 
 
 class NNPACKConv2d(nn.Conv2d):
@@ -90,7 +91,8 @@ class NNPACKConv2d(nn.Conv2d):
     Same parameters and state dict as the convolution it replaces (made
     by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
     input of a new shape and layout (NCHW or channels-last) times oneDNN
-    and NNPACK (``repeats`` runs each, after one warm-up) and remembers
+    and NNPACK (``repeats`` runs each, after one warm-up), returns the
+    output of the faster and remembers
     the faster kernel for that shape, layout and thread count (the times
     are kept in ``kernel_times`` for reports); NNPACK must take less than
     ``min_speedup_ratio`` of oneDNN's time. Channels-last inputs are
@@ -102,42 +104,48 @@ class NNPACKConv2d(nn.Conv2d):
     Shape: N x C_in x H x W -> N x C_out x H x W, in the input's layout.
     """
 
-    repeats = 2
+    repeats = 1
     min_channels_last_macs = 2e9
     min_speedup_ratio = 0.95
 
     def kernel_for(self, x: Tensor) -> str:
         """'nnpack' or 'onednn' for this input (timing it if new)."""
+        return self._choose(x)[0]
+
+    def _choose(self, x):
+        """(kernel, its output for ``x`` if choosing ran it, else None)."""
         layout = 'nchw' if x.is_contiguous() else 'channels_last'
         key = (tuple(x.shape), torch.get_num_threads(), layout)
         choices = self.__dict__.setdefault('_kernel_choices', {})
         if key in choices:
-            return choices[key]
+            return choices[key], None
         if not _TIMING[0]:
-            return 'onednn'
+            return 'onednn', None
         if layout == 'channels_last' and (
             x.numel() * self.out_channels * 9 < self.min_channels_last_macs
         ):
             choices[key] = 'onednn'
-        else:
-            choices[key] = self._time_kernels(x, key)
-        return choices[key]
+            return 'onednn', None
+        choices[key], out = self._time_kernels(x, key)
+        return choices[key], out
 
     def _time_kernels(self, x, key):
-        try:
-            self._nnpack(x)
-        except RuntimeError:  # e.g. a workspace NNPACK cannot allocate
-            return 'onednn'
-        onednn = _best_time(
+        # the first oneDNN run of a new layout builds its primitive
+        onednn, onednn_out = _best_time(
             lambda: self._conv_forward(x, self.weight, self.bias),
             1 + self.repeats,
         )
-        nnpack = _best_time(lambda: self._nnpack(x), self.repeats)
+        try:
+            self._nnpack(x)  # warm-up: NNPACK's workspace
+        except RuntimeError:  # e.g. a workspace NNPACK cannot allocate
+            return 'onednn', onednn_out
+        nnpack, nnpack_out = _best_time(lambda: self._nnpack(x), self.repeats)
         times = self.__dict__.setdefault('kernel_times', {})
         times[key] = dict(onednn=onednn, nnpack=nnpack)
         # near-ties keep oneDNN: direct convolution rounds less
-        faster = nnpack < self.min_speedup_ratio * onednn
-        return 'nnpack' if faster else 'onednn'
+        if nnpack < self.min_speedup_ratio * onednn:
+            return 'nnpack', nnpack_out
+        return 'onednn', onednn_out
 
     def _nnpack(self, x):
         if not x.is_contiguous():
@@ -159,9 +167,12 @@ class NNPACKConv2d(nn.Conv2d):
             and not torch.is_grad_enabled()
             and not torch.is_autocast_enabled('cpu')
             and not is_tracing()
-            and self.kernel_for(x) == 'nnpack'
         ):
-            return self._nnpack(x)
+            kernel, out = self._choose(x)
+            if out is not None:  # the timing runs computed it already
+                return out
+            if kernel == 'nnpack':
+                return self._nnpack(x)
         return super().forward(x)
 
 
