@@ -28,15 +28,22 @@ def make_conv(cin=16, cout=24, seed=0):
 
 def fake_timer(monkeypatch, onednn, nnpack):
     """``_best_time`` that runs each kernel once and reports fixed
-    seconds: the first timed kernel is oneDNN, the second NNPACK."""
-    order = iter([onednn, nnpack] * 10)
-    calls = []
+    seconds per kernel; returns the kernels it timed, in order."""
+    seconds = dict(onednn=onednn, nnpack=nnpack)
+    calls, used = [], []
+    real = NNPACKConv2d._nnpack
+
+    def tracked(self, x):
+        used.append(1)
+        return real(self, x)
 
     def best_time(fn, repeats):
+        used.clear()
         out = fn()
-        calls.append(repeats)
-        return next(order), out
+        calls.append('nnpack' if used else 'onednn')
+        return seconds[calls[-1]], out
 
+    monkeypatch.setattr(NNPACKConv2d, '_nnpack', tracked)
     monkeypatch.setattr(nnpack_conv, '_best_time', best_time)
     return calls
 
@@ -145,8 +152,9 @@ def test_timing_call_returns_the_chosen_kernels_output(
         second = conv(x)
         assert torch.equal(first, second)  # same kernel both times
         assert torch.equal(first, ref(x)) == (onednn < nnpack)
-    # warm-up and one timed run in the first call, one in the second if kept
-    assert len(runs) == 2 + (nnpack < onednn)
+    # faster: its first run decides, the second call runs it again;
+    # slower: a second timed run confirms, the second call runs oneDNN
+    assert len(runs) == 2
 
 
 @needs_nnpack
@@ -188,11 +196,13 @@ def test_faster_kernel_is_chosen_once_per_shape(
         conv(x)
         conv(x)
         assert conv.kernel_for(x) == chosen
-        assert len(calls) == 2  # timed once: oneDNN then NNPACK
+        # timed once: oneDNN, then NNPACK (again if its first run lost)
+        once = ['onednn', 'nnpack'] + ['nnpack'] * (chosen == 'onednn')
+        assert calls == once
         conv(torch.randn(1, 16, 8, 12))  # a new shape is timed again
-        assert len(calls) == 4
+        assert calls == once * 2
         conv(x.contiguous(memory_format=CL))  # small channels-last: untimed
-        assert len(calls) == 4
+        assert calls == once * 2
 
 
 @needs_nnpack
@@ -235,3 +245,24 @@ def test_no_nnpack_build_changes_nothing(monkeypatch):
     assert use_nnpack_conv(conv) == 0
     assert type(conv) is nn.Conv2d
     assert NNPACKConv2d.repeats >= 1
+
+
+@needs_nnpack
+def test_untimed_call_spares_the_onednn_warm_up(monkeypatch):
+    conv, _ = make_conv()
+    repeats = []
+
+    def best_time(fn, n):
+        repeats.append(n)
+        return 1.0, fn()  # a tie: NNPACK is timed a second time
+
+    monkeypatch.setattr(nnpack_conv, '_best_time', best_time)
+    x, y = torch.randn(1, 16, 12, 12), torch.randn(1, 16, 8, 8)
+    with torch.no_grad():
+        with kernel_timing(False):
+            conv(x)  # oneDNN has run this shape: no warm-up needed
+        conv(x)
+        conv(y)  # a shape oneDNN has not run: one more oneDNN run
+    r = conv.repeats
+    assert repeats == [r, 1, r, r + 1, 1, r]
+    assert conv.kernel_for(x) == conv.kernel_for(y) == 'onednn'

@@ -91,8 +91,9 @@ class NNPACKConv2d(nn.Conv2d):
     Same parameters and state dict as the convolution it replaces (made
     by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
     input of a new shape and layout (NCHW or channels-last) times oneDNN
-    and NNPACK (``repeats`` runs each, after one warm-up), returns the
-    output of the faster and remembers
+    and NNPACK (``repeats`` runs each, after a warm-up that is skipped
+    where an earlier run makes it needless), returns the output of the
+    faster and remembers
     the faster kernel for that shape, layout and thread count (the times
     are kept in ``kernel_times`` for reports); NNPACK must take less than
     ``min_speedup_ratio`` of oneDNN's time. Channels-last inputs are
@@ -120,6 +121,7 @@ class NNPACKConv2d(nn.Conv2d):
         if key in choices:
             return choices[key], None
         if not _TIMING[0]:
+            self.__dict__.setdefault('_warm', set()).add(key)
             return 'onednn', None
         if layout == 'channels_last' and (
             x.numel() * self.out_channels * 9 < self.min_channels_last_macs
@@ -130,20 +132,25 @@ class NNPACKConv2d(nn.Conv2d):
         return choices[key], out
 
     def _time_kernels(self, x, key):
-        # the first oneDNN run of a new layout builds its primitive
+        # A layout's first oneDNN run builds its primitive: time another
+        # unless an untimed call has run this shape already.
+        warm = key in self.__dict__.get('_warm', ())
         onednn, onednn_out = _best_time(
             lambda: self._conv_forward(x, self.weight, self.bias),
-            1 + self.repeats,
+            self.repeats + (not warm),
         )
+        limit = self.min_speedup_ratio * onednn  # near-ties keep oneDNN
         try:
-            self._nnpack(x)  # warm-up: NNPACK's workspace
+            nnpack, nnpack_out = _best_time(lambda: self._nnpack(x), 1)
         except RuntimeError:  # e.g. a workspace NNPACK cannot allocate
             return 'onednn', onednn_out
-        nnpack, nnpack_out = _best_time(lambda: self._nnpack(x), self.repeats)
+        if nnpack >= limit:  # the first run also sized NNPACK's workspace
+            nnpack, nnpack_out = _best_time(
+                lambda: self._nnpack(x), self.repeats
+            )
         times = self.__dict__.setdefault('kernel_times', {})
         times[key] = dict(onednn=onednn, nnpack=nnpack)
-        # near-ties keep oneDNN: direct convolution rounds less
-        if nnpack < self.min_speedup_ratio * onednn:
+        if nnpack < limit:
             return 'nnpack', nnpack_out
         return 'onednn', onednn_out
 
