@@ -67,10 +67,14 @@ class Report:
     fps: float = 0.0
     model_fps: float = 0.0
     frame_times: list = field(default_factory=list)  # model s per frame
-    tuning_frames: int = 0  # first frames that tuned the layout
     precision: str = 'fp32'
     backend: str = 'pytorch'
-    layouts: dict = field(default_factory=dict)
+    layouts: dict = field(default_factory=dict)  # the layout tuner's choices
+
+    @property
+    def tuning_frames(self):
+        """First frames that tuned the layout (0 without a tuner's choice)."""
+        return len(SCHEDULE) if self.layouts else 0
 
 
 def list_images(path):
@@ -309,7 +313,6 @@ def segment(
             shape: (layout, tuner.timings[shape])
             for shape, layout in tuner.choice.items()
         }
-        report.tuning_frames = len(SCHEDULE)
     return report
 
 

@@ -22,7 +22,6 @@ import torch
 
 from sfseg.models.layers.nnpack_conv import kernel_timing
 
-LAYOUTS = ('channels_last', 'nchw')
 _FORMATS = {
     'channels_last': torch.channels_last,
     'nchw': torch.contiguous_format,

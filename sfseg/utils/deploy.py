@@ -94,7 +94,8 @@ def prepare_for_inference(
     - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
       on CPU (feed inputs with ``to(memory_format=torch.channels_last)``);
     - ``nnpack``: stride-1 3x3 convs run NNPACK's FFT / Winograd kernels
-      on NCHW inputs where those time faster
+      where those time faster, on NCHW inputs and on the widest
+      channels-last ones (through NCHW copies)
       (:class:`~sfseg.models.layers.NNPACKConv2d`);
     - 3x3 / stride-2 max pooling of NCHW tensors as separable strided
       maxima (:class:`~sfseg.models.layers.SeparableMaxPool2d`, same
