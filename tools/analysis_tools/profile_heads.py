@@ -9,6 +9,10 @@ warps by grid_sample (before) and by the gather (after).
 ``--compare nnpack``: the channels-last fast path (before) and the
 NCHW path with NNPACK's convolution kernels and separable max pooling
 (after), the two layouts :mod:`sfseg.apis.layout_tuner` chooses from.
+``--compare fusion``: the channels-last fast path with the heads' fusion
+conv over upsampled, concatenated levels (before) and with each coarse
+level's share computed at its own size (after,
+:class:`~sfseg.models.layers.LowResFusion`).
 
 Each config's model (random weights, BN folded) runs on one random
 image; both paths alternate for ``--rounds`` rounds under
@@ -33,7 +37,10 @@ sys.path.insert(0, HERE)
 
 from benchmark import build  # noqa: E402
 
-from sfseg.models.layers import set_gather_warp  # noqa: E402
+from sfseg.models.layers import (  # noqa: E402
+    set_gather_warp,
+    set_low_res_fusion,
+)
 from sfseg.utils import (  # noqa: E402
     cpu_info,
     prepare_for_inference,
@@ -43,18 +50,20 @@ from sfseg.utils import (  # noqa: E402
 COMPARISONS = {
     'gather': ('grid_sample', 'gather'),
     'nnpack': ('channels_last', 'nchw_nnpack'),
+    'fusion': ('upsample_cat', 'low_res_fusion'),
 }
 CL = torch.channels_last
 
 
-def op_times(model, x, gather=True):
+def op_times(model, x, gather=True, low_res=True):
     """``({op: ms}, total ms, output)`` of one profiled forward."""
-    previous = set_gather_warp(gather)
+    previous = set_gather_warp(gather), set_low_res_fusion(low_res)
     try:
         with torch.profiler.profile() as prof:
             out = model(x, None, mode='tensor')
     finally:
-        set_gather_warp(previous)
+        set_gather_warp(previous[0])
+        set_low_res_fusion(previous[1])
     times = collections.Counter()
     for event in prof.key_averages():
         name = event.key.replace('aten::', '')
@@ -67,12 +76,18 @@ def op_times(model, x, gather=True):
 
 
 def make_paths(config, shape, compare):
-    """``{path: (model, input, gather on)}`` of the two paths compared."""
+    """``{path: (model, input, gather on[, low-res fusion on])}`` of the
+    two paths compared."""
     model, _ = build(resolve_config(config))
     x = torch.randn(1, 3, *shape)
-    if compare == 'gather':
+    if compare in ('gather', 'fusion'):
         fast = prepare_for_inference(model, channels_last=True)
         xcl = x.contiguous(memory_format=CL)
+        if compare == 'fusion':
+            return {
+                'upsample_cat': (fast, xcl, True, False),
+                'low_res_fusion': (fast, xcl, True, True),
+            }
         return {'grid_sample': (fast, xcl, False), 'gather': (fast, xcl, True)}
     nchw = prepare_for_inference(copy.deepcopy(model), nnpack=True)
     fast = prepare_for_inference(model, channels_last=True)

@@ -1,14 +1,13 @@
 """SFNet decode head: aligned FPN with FAMs, 4-level fusion, classifier."""
 
-import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.utils import is_list_of
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
+from ..layers import fuse_levels
 from ..necks import SFNeck
 from ..utils import check_in_channels
 from .sf_dsn_head import SFDSNHead
@@ -22,6 +21,10 @@ class SFHead(BaseDecodeHead):
     the finest (bilinear, ``align_corners=True``), concatenated finest
     first, and fed to a 3x3 conv-norm-act (``conv_last``) and the 1x1
     classifier ``conv_seg`` (no dropout in the official model).
+
+    ``low_res_fusion`` (None; set by
+    :func:`~sfseg.models.layers.use_low_res_fusion` for inference) runs
+    ``conv_last``'s share of each coarse level at that level's size.
 
     With ``dsn_loss_decode`` set, each lateral level gets an
     :class:`SFDSNHead` on its carried sum; their losses are added in
@@ -89,6 +92,7 @@ class SFHead(BaseDecodeHead):
             padding=1,
             **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
+        self.low_res_fusion = None
         self.with_dsn = dsn_loss_decode is not None
         if self.with_dsn:
             if not (
@@ -114,14 +118,7 @@ class SFHead(BaseDecodeHead):
             )
 
     def _fuse(self, levels):
-        size = levels[0].shape[2:]
-        feats = [levels[0]] + [
-            F.interpolate(
-                level, size=size, mode='bilinear', align_corners=True
-            )
-            for level in levels[1:]
-        ]
-        return self.conv_last(torch.cat(feats, dim=1))
+        return fuse_levels(self.conv_last, levels, self.low_res_fusion)
 
     def _select(self, inputs):
         feats = self._transform_inputs(inputs)

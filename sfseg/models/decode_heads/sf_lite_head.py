@@ -1,11 +1,10 @@
 """SFNet-Lite decode head: one GD-FAM, two-level fusion, classifier."""
 
-import torch
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
+from ..layers import fuse_levels
 from ..necks import SFLiteNeck
 from ..utils import check_in_channels
 
@@ -17,10 +16,10 @@ class SFLiteHead(BaseDecodeHead):
     ``(fused, p_1, ...) = SFLiteNeck(x)``; the extra laterals are
     upsampled to ``fused`` (bilinear, ``align_corners=True``), concatenated
     after it, and fed to a 3x3 conv-norm-act (``conv_last``) and the 1x1
-    classifier. For ResNet-18 select strides 4, 16 and 32
-    (``in_index=(0, 2, 3)``); the official model also builds a lateral for
-    stride 32 and a deep-supervision branch that never run, which are left
-    out here.
+    classifier (``low_res_fusion``: as in :class:`SFHead`). For ResNet-18
+    select strides 4, 16 and 32 (``in_index=(0, 2, 3)``); the official
+    model also builds a lateral for stride 32 and a deep-supervision
+    branch that never run, which are left out here.
 
     Args:
         pool_scales (tuple[int]): PPM pooling sizes.
@@ -72,14 +71,12 @@ class SFLiteHead(BaseDecodeHead):
             padding=1,
             **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
+        self.low_res_fusion = None
 
     def forward(self, inputs):
         feats = self._transform_inputs(inputs)
         check_in_channels(self, feats)
-        fused, *laterals = self.fpn(feats)
-        size = fused.shape[2:]
-        laterals = [
-            F.interpolate(x, size=size, mode='bilinear', align_corners=True)
-            for x in laterals
-        ]
-        return self.cls_seg(self.conv_last(torch.cat([fused] + laterals, 1)))
+        levels = self.fpn(feats)
+        return self.cls_seg(
+            fuse_levels(self.conv_last, levels, self.low_res_fusion)
+        )
