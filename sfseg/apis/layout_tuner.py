@@ -1,7 +1,7 @@
 """Choose the faster CPU memory layout of a model from its own calls.
 
 Which layout wins depends on the model and the CPU: on a 2-core AVX2
-EPYC, SFNet-R18 is 1.2x faster in NCHW with NNPACK's FFT / Winograd
+EPYC, SFNet-R18 is 1.1-1.2x faster in NCHW with NNPACK's FFT / Winograd
 kernels (:mod:`sfseg.models.layers.nnpack_conv`) for its 128-512 channel
 3x3 convolutions, SFNet-STDC1 1.2x faster channels-last with oneDNN
 (narrow convolutions, where the transforms cost what they save); on

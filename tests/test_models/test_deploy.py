@@ -59,6 +59,7 @@ def test_prepared_model_gives_the_same_logits(
     assert not hasattr(fast.decode_head, 'dsn')
     kinds = {type(m).__name__ for m in fast.modules()}
     assert ('NNPACKConv2d' in kinds) == nnpack
+    assert 'LowResFusion' in kinds  # the fusion conv split by level
     if config == DSN:  # ResNet's stem pool
         assert 'SeparableMaxPool2d' in kinds
 
@@ -89,3 +90,10 @@ def test_fold_skips_bn_whose_wiring_is_not_certain():
         assert fold_batchnorms(model) == 1  # only the Sequential pair
         assert torch.allclose(model(x), ref, atol=1e-5)
     assert isinstance(model.bn, torch.nn.BatchNorm2d)
+
+
+def test_low_res_fusion_can_be_left_out(repo_root):
+    cfg = Config.fromfile(f'{repo_root}/{LITE}')
+    model = MODELS.build(cfg.model)
+    fast = prepare_for_inference(model, low_res_fusion=False)
+    assert fast.decode_head.low_res_fusion is None

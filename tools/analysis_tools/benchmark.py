@@ -14,10 +14,13 @@ metafiles, never measured here).
 Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
 without cached flow grids), ``fold`` (BN folded into convs), ``fast``
 (folded + channels-last, the widest 3x3 convolutions through NNPACK
-where they time faster, kernels timed in the warm-up), ``fast-onednn``
-(folded + channels-last, oneDNN only), ``nnpack`` (folded, NCHW,
-NNPACK's FFT / Winograd kernels where they time faster, separable max
-pooling: the other layout sfseg's layout tuner picks from), ``bf16``
+where they time faster, kernels timed in the warm-up, the heads' fusion
+conv at the coarse levels' own sizes), ``fast-concat`` (fast with the
+fusion conv over the upsampled concatenation), ``fast-onednn``
+(fast with oneDNN only), ``nnpack`` (folded, NCHW, NNPACK's FFT /
+Winograd kernels where they time faster, separable max pooling, the
+fusion conv as in fast: the other layout sfseg's layout tuner picks
+from), ``bf16``
 (folded + channels-last under bf16 autocast), ``onnx`` (the folded
 model in ONNX Runtime, fp32), ``int8`` (that model with static QDQ int8
 quantisation, calibrated on random images).
@@ -197,12 +200,17 @@ def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
         return Runner(name, variant, run)
     if variant in ('fold', 'nnpack'):
         fast = prepare_for_inference(
-            copy.deepcopy(model), nnpack=variant == 'nnpack'
+            copy.deepcopy(model),
+            nnpack=variant == 'nnpack',
+            low_res_fusion=variant == 'nnpack',
         )
         return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'fast-onednn', 'bf16'):
+    if variant in ('fast', 'fast-concat', 'fast-onednn', 'bf16'):
         fast = prepare_for_inference(
-            copy.deepcopy(model), channels_last=True, nnpack=variant == 'fast'
+            copy.deepcopy(model),
+            channels_last=True,
+            nnpack=variant in ('fast', 'fast-concat'),
+            low_res_fusion=variant != 'fast-concat',
         )
         xcl = x.contiguous(memory_format=torch.channels_last)
         if variant != 'bf16':
@@ -572,6 +580,7 @@ def parse_args(argv=None):
             'nocache',
             'fold',
             'fast',
+            'fast-concat',
             'fast-onednn',
             'nnpack',
             'bf16',
