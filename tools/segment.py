@@ -77,13 +77,18 @@ class Report:
         return len(SCHEDULE) if self.layouts else 0
 
 
-def list_images(path):
-    """``[(file, relative stem)]`` of an image or a folder (recursive)."""
+def list_images(path, exclude=None):
+    """``[(file, relative stem)]`` of an image or a folder (recursive),
+    leaving out the folder ``exclude`` (the outputs of an earlier run
+    written inside the input folder)."""
     if not osp.isdir(path):
         return [(path, osp.splitext(osp.basename(path))[0])]
+    skip = osp.realpath(exclude) if exclude else None
     found = []
     for root, dirs, files in os.walk(path):
-        dirs.sort()
+        dirs[:] = sorted(
+            d for d in dirs if osp.realpath(osp.join(root, d)) != skip
+        )
         for name in sorted(files):
             if name.lower().endswith(IMAGE_EXTS):
                 file = osp.join(root, name)
@@ -186,7 +191,7 @@ def _prepare_visualizer(inferencer, opacity):
 def segment_images(inferencer, path, out_dir, opacity, skip_bad, max_size):
     """Overlays and label maps for an image or a folder (see module)."""
     report = Report('images')
-    images = list_images(path)
+    images = list_images(path, exclude=out_dir)
     visualizer = _prepare_visualizer(inferencer, opacity)
     progress = ProgressBar(len(images)) if len(images) > 1 else None
     for file, stem in images:

@@ -80,6 +80,16 @@ def test_folder_skips_bad_and_names_outputs(
     assert 'peak memory' in printed
 
 
+def test_outputs_inside_the_input_folder_are_not_inputs(
+    mixed_folder, weights, capsys
+):
+    out = mixed_folder / 'out'
+    for _ in range(2):  # the second run must not segment the first's
+        main([str(mixed_folder), CFG, weights, '--out-dir', str(out)])
+        assert '3 images segmented, 1 skipped' in capsys.readouterr().out
+    assert sorted(os.listdir(out / 'vis')) == ['a.png', 'c.png', 'sub']
+
+
 def test_labels_match_the_model(toy_city, weights, tmp_path):
     from mmseg.apis import inference_model
 

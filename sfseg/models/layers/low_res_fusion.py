@@ -14,8 +14,9 @@ is separable: a weighted sum of 2 x k rows along the width, then 2 x k
 whole rows along the height, each one ``F.embedding_bag``. For
 SFNet-STDC1 at 1024x2048 the shares of the 1/8, 1/16 and 1/32 levels in
 ``conv_last`` cost 1.6 instead of 14.5 GMAC, and the upsampled copies and
-their concatenation go: 1.11 -> 0.94 s for the whole model on a 2-core
-AVX2 EPYC (SFNet-R18 3.51 -> 2.92 s). Same values up to float rounding.
+their concatenation go (whole model 1220 -> 965 ms on a 2-core AVX2 EPYC,
+oneDNN convolutions; docs/benchmark.md). Same values up to float
+rounding.
 """
 
 import torch
