@@ -108,9 +108,10 @@ def list_images(path, exclude=None):
     return found
 
 
-def calibration_images(path, max_size, count=CALIB_IMAGES):
-    """Up to ``count`` readable images (BGR) of an image, a folder or
-    the first frames of a video, shrunk as they will be segmented."""
+def calibration_images(path, max_size, count=CALIB_IMAGES, exclude=None):
+    """Up to ``count`` readable images (BGR) of an image, a folder (but
+    not its sub-folder ``exclude``) or the first frames of a video, shrunk
+    as they will be segmented."""
     images = []
     if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
         reader = cv2.VideoCapture(path)
@@ -121,7 +122,7 @@ def calibration_images(path, max_size, count=CALIB_IMAGES):
             images.append(frame)
         reader.release()
     else:
-        for file, _ in list_images(path):
+        for file, _ in list_images(path, exclude):
             try:
                 img = read_image(file)
                 check_min_size(img, file)
@@ -291,7 +292,9 @@ def segment(
     resolve_precision(precision, device, backend)  # refuse before reading
     calibration = None
     if precision == 'int8':
-        calibration = calibration_images(calib or path, max_size)
+        calibration = calibration_images(
+            calib or path, max_size, exclude=out_dir
+        )
     inferencer = SFSegInferencer(
         config,
         weights=checkpoint,

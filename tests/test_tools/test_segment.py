@@ -11,7 +11,13 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools'))
 
-from segment import blend, main, segment, summary  # noqa: E402
+from segment import (  # noqa: E402
+    blend,
+    calibration_images,
+    main,
+    segment,
+    summary,
+)
 
 from sfseg.apis import InputImageError  # noqa: E402
 from sfseg.utils import CheckpointMismatchError  # noqa: E402
@@ -88,6 +94,17 @@ def test_outputs_inside_the_input_folder_are_not_inputs(
         main([str(mixed_folder), CFG, weights, '--out-dir', str(out)])
         assert '3 images segmented, 1 skipped' in capsys.readouterr().out
     assert sorted(os.listdir(out / 'vis')) == ['a.png', 'c.png', 'sub']
+
+
+def test_calibration_leaves_the_output_folder_out(mixed_folder):
+    (mixed_folder / 'out' / 'vis').mkdir(parents=True)
+    shutil.copy(mixed_folder / 'a.png', mixed_folder / 'out' / 'vis')
+    found = calibration_images(str(mixed_folder), 0, count=10)
+    assert len(found) == 4  # a, sub/b, c and the copy; broken.png skipped
+    kept = calibration_images(
+        str(mixed_folder), 0, count=10, exclude=str(mixed_folder / 'out')
+    )
+    assert len(kept) == 3
 
 
 def test_labels_match_the_model(toy_city, weights, tmp_path):
