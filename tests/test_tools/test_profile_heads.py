@@ -6,9 +6,16 @@ import sys
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 
-from profile_heads import main, profile  # noqa: E402
+from profile_heads import COMPARISONS, main, profile  # noqa: E402
 
 LITE_STDC1 = 'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024.py'
+
+
+def profile_small(config, compare):
+    """(before ops, after ops, max abs difference) at 64x128, 1 round."""
+    best, diff = profile(config, (64, 128), rounds=1, compare=compare)
+    before, after = COMPARISONS[compare]
+    return best[before][0], best[after][0], diff
 
 
 def test_both_paths_profiled_with_equal_outputs(tmp_path):
@@ -46,13 +53,9 @@ def test_nnpack_comparison_profiles_nnpack_kernels(monkeypatch):
     monkeypatch.setattr(
         NNPACKConv2d, '_choose', lambda self, x: ('nnpack', None)
     )
-    best, diff = profile(
-        'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
-        (64, 128),
-        rounds=1,
-        compare='nnpack',
+    before, after, diff = profile_small(
+        'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py', 'nnpack'
     )
-    before, after = best['channels_last'][0], best['nchw_nnpack'][0]
     assert diff < 1e-4
     assert after['convolutions (NNPACK)'] > 0
     assert 'convolutions (NNPACK)' not in before
@@ -62,13 +65,9 @@ def test_nnpack_comparison_profiles_nnpack_kernels(monkeypatch):
 
 
 def test_fusion_comparison_profiles_the_low_res_shares():
-    best, diff = profile(
-        'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py',
-        (64, 128),
-        rounds=1,
-        compare='fusion',
+    before, after, diff = profile_small(
+        'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py', 'fusion'
     )
-    before, after = best['upsample_cat'][0], best['low_res_fusion'][0]
     assert diff < 1e-5
     assert after['mm'] > 0 and 'mm' not in before  # the tap products
     assert after['_embedding_bag_forward_only'] > before.get(

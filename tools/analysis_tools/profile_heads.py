@@ -76,25 +76,23 @@ def op_times(model, x, gather=True, low_res=True):
 
 
 def make_paths(config, shape, compare):
-    """``{path: (model, input, gather on[, low-res fusion on])}`` of the
-    two paths compared."""
+    """``{path: (model, input, gather warp on, low-res fusion on)}`` of
+    the two paths compared."""
     model, _ = build(resolve_config(config))
     x = torch.randn(1, 3, *shape)
-    if compare in ('gather', 'fusion'):
+    xcl = x.contiguous(memory_format=CL)
+    before, after = COMPARISONS[compare]
+    if compare == 'nnpack':
+        nchw = prepare_for_inference(copy.deepcopy(model), nnpack=True)
         fast = prepare_for_inference(model, channels_last=True)
-        xcl = x.contiguous(memory_format=CL)
-        if compare == 'fusion':
-            return {
-                'upsample_cat': (fast, xcl, True, False),
-                'low_res_fusion': (fast, xcl, True, True),
-            }
-        return {'grid_sample': (fast, xcl, False), 'gather': (fast, xcl, True)}
-    nchw = prepare_for_inference(copy.deepcopy(model), nnpack=True)
+        return {before: (fast, xcl, True, True), after: (nchw, x, True, True)}
     fast = prepare_for_inference(model, channels_last=True)
-    return {
-        'channels_last': (fast, x.contiguous(memory_format=CL), True),
-        'nchw_nnpack': (nchw, x, True),
-    }
+    if compare == 'fusion':  # the same model with the fusion off / on
+        return {
+            before: (fast, xcl, True, False),
+            after: (fast, xcl, True, True),
+        }
+    return {before: (fast, xcl, False, True), after: (fast, xcl, True, True)}
 
 
 def profile(config, shape, rounds, compare='gather'):

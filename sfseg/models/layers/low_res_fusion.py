@@ -159,10 +159,8 @@ class LowResFusion(nn.Module):
             if channels_last:
                 fine.to(memory_format=torch.channels_last)
             self.fine.append(fine)
-        self._taps = []
-        self._source = None
         self._plans = {}
-        self._take_weights()
+        self._take_weights()  # sets _taps and _source
 
     @staticmethod
     def supports(conv_module, level_channels):
