@@ -35,6 +35,26 @@ def toy_city(tmp_path_factory):
     return str(root)
 
 
+_BF16_FLAGS = frozenset({'avx512_bf16', 'amx_bf16'})
+
+
+@pytest.fixture(autouse=True)
+def native_bf16(request, monkeypatch):
+    """Pin the CPU's native-bf16 answer, so every test takes the same
+    ISA-dependent branches (``--precision auto``, benchmark skips) on every
+    CPU: not native, unless parametrized indirectly, e.g.
+    ``@pytest.mark.parametrize('native_bf16', [False, True],
+    indirect=True)``. On a CPU without native bf16 the bf16 path then runs
+    emulated, so such tests use small inputs."""
+    from sfseg.utils import cpu_info
+
+    native = bool(getattr(request, 'param', False))
+    model, flags = cpu_info._cpuinfo()
+    flags = flags | _BF16_FLAGS if native else flags - _BF16_FLAGS
+    monkeypatch.setattr(cpu_info, '_cpuinfo', lambda: (model, flags))
+    return native
+
+
 @pytest.fixture(scope='session', autouse=True)
 def _register():
     from mmseg.utils import register_all_modules

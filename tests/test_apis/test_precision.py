@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sfseg.apis import SFSegInferencer, resolve_precision
+from sfseg.apis.layout_tuner import SCHEDULE
 from sfseg.utils import SFSegUserError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -35,10 +36,14 @@ def test_inferencer_runs_the_chosen_precision(native, toy_ckpt):
     native(True)
     bf16 = SFSegInferencer(TOY, toy_ckpt, precision='auto')
     assert bf16.precision == 'bf16'
-    got = bf16(img, return_datasamples=True).seg_logits.data
-    assert got.dtype == torch.float32 and got.shape == want.shape
     scale = float(want.abs().max())
-    assert 0 < float((got - want).abs().max()) < 0.1 * scale  # bf16 ran
+    # every call the layout tuner makes of one size, and the chosen layout
+    for _ in range(len(SCHEDULE) + 1):
+        got = bf16(img, return_datasamples=True).seg_logits.data
+        assert got.dtype == torch.float32 and got.shape == want.shape
+        assert 0 < float((got - want).abs().max()) < 0.1 * scale  # bf16 ran
+    ((shape, times),) = bf16.model.layout_tuner.timings.items()
+    assert set(times) == {'channels_last', 'nchw'}
 
 
 def test_segment_prints_the_precision_and_cpu(native, toy_ckpt, tmp_path):
@@ -58,3 +63,48 @@ def test_segment_prints_the_precision_and_cpu(native, toy_ckpt, tmp_path):
         line.startswith('precision fp32 (Mocked CPU')
         for line in summary(report, 'o')
     )
+
+
+# SFNet (FAM at three levels, PPM) and SFNet-Lite (GD-FAM) on two backbones
+BF16_MODELS = [
+    'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
+    'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024.py',
+    TOY,
+]
+
+
+@pytest.mark.parametrize('config', BF16_MODELS)
+def test_bf16_model_in_every_layout_the_tuner_tries(config, tmp_path):
+    """Plain and fast models under bf16 autocast: every call of the layout
+    tuner (channels-last with the gather warp, NCHW with grid_sample and
+    NNPACK timing, then the chosen one) runs and agrees with fp32."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+
+    from sfseg.apis import init_model
+    from sfseg.utils import resolve_config
+
+    torch.manual_seed(0)
+    built = MODELS.build(Config.fromfile(resolve_config(config)).model)
+    ckpt = str(tmp_path / 'random.pth')
+    torch.save({'state_dict': built.state_dict(), 'meta': {}}, ckpt)
+    plain = init_model(config, ckpt, fast=False)
+    fast = init_model(config, ckpt)
+    x = torch.randn(1, 3, 64, 128, generator=torch.Generator().manual_seed(1))
+    metas = [dict(img_shape=(64, 128), ori_shape=(64, 128))]
+
+    def labels(model):
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            logits = model.encode_decode(x, metas)
+        assert logits.shape == (1, 19, 64, 128)
+        return logits.float().argmax(1)
+
+    with torch.no_grad():
+        want = plain.encode_decode(x, metas).argmax(1)
+    assert (labels(plain) == want).float().mean() > 0.97
+    tuner = fast.layout_tuner
+    for _ in range(len(SCHEDULE) + 1):
+        assert (labels(fast) == want).float().mean() > 0.97
+    ((shape, times),) = tuner.timings.items()
+    assert set(times) == {'channels_last', 'nchw'}
+    assert tuner.choice[shape] in times

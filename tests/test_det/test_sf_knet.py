@@ -131,3 +131,48 @@ def test_neck_channels_must_suit_groupnorm_32():
     # GroupNorm(32) of the localisation FPN rejects 48 channels at build.
     with pytest.raises(ValueError, match='divisible'):
         build_det(cfg)
+
+
+@pytest.mark.parametrize('memory', ['nchw', 'channels_last'])
+def test_sf_knet_runs_under_bf16_autocast(memory):
+    """The SFNet feature extractor of K-Net in bf16: the neck in both
+    layouts (gather warp / grid_sample), a training loss with gradients
+    and panoptic predictions (emulated bf16 on CPUs without it)."""
+    torch.manual_seed(0)
+    model = build_det(tiny_sf_knet())
+    model.init_weights()
+    fmt = torch.channels_last if memory == 'channels_last' else None
+    if fmt is not None:
+        model.to(memory_format=fmt)
+    samples = [make_sample(64, 96, seed=0), make_sample(64, 96, seed=1)]
+    raw = dict(
+        inputs=[img for img, _ in samples],
+        data_samples=[s for _, s in samples],
+    )
+    model.train()
+    data = model.data_preprocessor(raw, True)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        feats = model.neck(model.backbone(data['inputs']))
+        losses = model.loss(data['inputs'], data['data_samples'])
+    assert all(f.dtype == torch.bfloat16 for f in feats)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    flow_grad = model.neck.fpn_out_align[0].flow_make.weight.grad
+    assert flow_grad is not None and torch.isfinite(flow_grad).all()
+    model.eval()
+    data = model.data_preprocessor(raw, False)
+    inputs = data['inputs']
+    if fmt is not None:
+        inputs = inputs.contiguous(memory_format=fmt)
+    with torch.no_grad():
+        want = model.neck(model.backbone(inputs))
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            got = model.neck(model.backbone(inputs))
+            out = model.predict(inputs, data['data_samples'])
+    for g, w in zip(got, want):
+        scale = float(w.abs().max())
+        assert float((g.float() - w).abs().max()) < 0.05 * scale
+    assert [tuple(s.pred_panoptic_seg.sem_seg.shape) for s in out] == [
+        (1, 64, 96)
+    ] * 2

@@ -217,7 +217,11 @@ def test_blend_equals_mmseg_visualizer(weights):
     assert np.array_equal(got, want)
 
 
-def test_video_fps(toy_city, weights, tmp_path):
+@pytest.mark.parametrize('native_bf16', [False, True], indirect=True)
+def test_video_fps(toy_city, weights, tmp_path, native_bf16):
+    """``--precision auto`` takes bf16 where the CPU has it natively (the
+    ISA is mocked both ways): six frames walk the layout tuner through
+    both layouts in either precision."""
     frames = toy_images(toy_city)[:6]
     video = str(tmp_path / 'clip.mp4')
     writer = cv2.VideoWriter(
@@ -227,6 +231,7 @@ def test_video_fps(toy_city, weights, tmp_path):
         writer.write(cv2.imread(f))
     writer.release()
     report = segment(video, CFG, weights, str(tmp_path / 'v'))
+    assert report.precision == ('bf16' if native_bf16 else 'fp32')
     assert report.kind == 'video' and len(report.done) == 6
     assert report.fps > 0 and report.model_fps >= report.fps
     lines = summary(report, 'v')
@@ -264,3 +269,30 @@ def test_missing_and_empty_inputs(tmp_path, weights):
     cv2.imwrite(str(clash / 'x.jpg'), np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(InputImageError, match='same outputs'):
         segment(str(clash), CFG, weights, str(tmp_path / 'o'))
+
+
+@pytest.mark.parametrize('native_bf16', [True], indirect=True)
+def test_bf16_labels_agree_with_fp32(toy_city, weights, tmp_path):
+    """``--precision bf16`` over a folder (each image one call, so the
+    layout tuner runs too) labels like fp32; emulated where bf16 is not
+    native, so the toy images are small."""
+    folder = osp.join(toy_city, 'leftImg8bit', 'train')
+    for precision in ('fp32', 'bf16'):
+        out = str(tmp_path / precision)
+        args = [folder, CFG, weights, '--out-dir', out]
+        assert main(args + ['--precision', precision]) == 0
+    names = sorted(
+        osp.relpath(osp.join(r, f), tmp_path / 'fp32' / 'pred')
+        for r, _, fs in os.walk(tmp_path / 'fp32' / 'pred')
+        for f in fs
+    )
+    assert len(names) == 8
+    same = total = 0
+    for name in names:
+        a, b = (
+            cv2.imread(str(tmp_path / p / 'pred' / name), cv2.IMREAD_UNCHANGED)
+            for p in ('fp32', 'bf16')
+        )
+        same += int((a == b).sum())
+        total += a.size
+    assert same / total > 0.99

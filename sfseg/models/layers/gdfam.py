@@ -65,5 +65,10 @@ class GDFAM(FAM):
             dim=1,
         )
         gate = self.flow_gate(stats)
-        # high * gate + low * (1 - gate) in one pass (equal up to rounding)
-        return torch.lerp(low_warped, high_warped, gate)
+        # high * gate + low * (1 - gate) in one pass (equal up to rounding);
+        # lerp wants one dtype, which autocast does not promise (the gate
+        # conv runs in bf16 / fp16, a warp may leave in fp32)
+        dtype = torch.promote_types(low_warped.dtype, high_warped.dtype)
+        return torch.lerp(
+            low_warped.to(dtype), high_warped.to(dtype), gate.to(dtype)
+        )
