@@ -118,3 +118,19 @@ def test_every_config_folder_has_a_readme_listing_its_configs(folder):
     for path in CONFIGS:
         if osp.basename(osp.dirname(path)) == folder:
             assert osp.basename(path) in text, path
+
+
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS]
+)
+def test_auto_scale_lr_base_is_the_named_batch(path):
+    """``--auto-scale-lr`` scales from the batch the name states (the
+    official 8 GPUs x 2 or x 4 images), off unless asked for."""
+    import re
+
+    gpus, per_gpu = map(int, re.search(r'_(\d+)xb(\d+)-', path).groups())
+    cfg = Config.fromfile(path)
+    assert cfg.train_dataloader.batch_size == per_gpu
+    assert cfg.auto_scale_lr == dict(
+        enable=False, base_batch_size=gpus * per_gpu
+    )

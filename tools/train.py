@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from sfseg.utils import (
     add_common_args,
+    enable_auto_scale_lr,
     exit_on_user_error,
     load_runner_config,
 )
@@ -28,6 +29,12 @@ def parse_args():
     )
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision'
+    )
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the real batch (GPUs x images per '
+        'GPU) over the official one (auto_scale_lr.base_batch_size)',
     )
     args = add_common_args(parser).parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
@@ -53,6 +60,8 @@ def main():
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg, args.config)
     cfg.resume = args.resume
     Runner.from_cfg(cfg).train()
 

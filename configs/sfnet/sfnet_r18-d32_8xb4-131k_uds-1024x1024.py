@@ -19,3 +19,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=131040, val_interval=13104)
 default_hooks = dict(checkpoint=dict(interval=13104))
+auto_scale_lr = dict(base_batch_size=32)  # official 8 GPUs x 4 images

@@ -22,3 +22,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=168600, val_interval=16860)
 default_hooks = dict(checkpoint=dict(interval=16860))
+auto_scale_lr = dict(base_batch_size=32)  # official 8 GPUs x 4 images

@@ -18,3 +18,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=65400, val_interval=6540)
 default_hooks = dict(checkpoint=dict(interval=6540))
+auto_scale_lr = dict(base_batch_size=32)  # official 8 GPUs x 4 images

@@ -22,3 +22,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=196700, val_interval=19670)
 default_hooks = dict(checkpoint=dict(interval=19670))
+auto_scale_lr = dict(base_batch_size=32)  # official 8 GPUs x 4 images

@@ -18,3 +18,4 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=76300, val_interval=7630)
 default_hooks = dict(checkpoint=dict(interval=7630))
+auto_scale_lr = dict(base_batch_size=32)  # official 8 GPUs x 4 images

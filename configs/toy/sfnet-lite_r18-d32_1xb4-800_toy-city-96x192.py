@@ -88,6 +88,7 @@ param_scheduler = [
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters
 )
+auto_scale_lr = dict(enable=False, base_batch_size=4)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(

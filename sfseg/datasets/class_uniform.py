@@ -15,40 +15,64 @@ recorded. They are computed once and cached as JSON. Coarse boosting
 coarsely labelled set for a few rare classes.
 """
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import os.path as osp
+import socket
 
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.utils import track_progress
+from mmengine.utils import track_parallel_progress, track_progress
 from mmseg.datasets.transforms import RandomCrop
 from mmseg.registry import DATASETS, TRANSFORMS
 from PIL import Image
-from scipy import ndimage
 from torch.utils.data import Dataset
 
 
 def label_centroids(label, num_classes, tile, ignore_index=255):
-    """``{class: [(x, y), ...]}`` for one label map (official tiling)."""
+    """``{class: [(x, y), ...]}`` for one label map (official tiling).
+
+    The official code takes ``ndimage.center_of_mass`` of one mask per
+    class and tile. Here two ``bincount`` passes count every class per
+    (image row, tile column) and per (image column, tile row); the
+    per-tile pixel counts and coordinate sums follow from those (5x
+    faster at 1024x2048). The sums are of integers, exact in float64, so
+    the truncated centres are the same, in the same order.
+    """
+    rows, cols = label.shape[0] // tile, label.shape[1] // tile
+    if not rows or not cols:
+        return {}
+    # ids >= num_classes (the ignore index among them) share one last bin
+    label = np.minimum(label[: rows * tile, : cols * tile], num_classes)
+    span = num_classes + 1
     h, w = label.shape
+    col_bin = (np.arange(w) // tile * span).astype(np.int64)
+    row_bin = (np.arange(h) // tile * span).astype(np.int64)
+    key = (np.arange(h) * (cols * span))[:, None] + col_bin + label
+    per_row = np.bincount(key.ravel(), minlength=h * cols * span)
+    per_row = per_row.reshape(rows, tile, cols, span)
+    key = (np.arange(w) * (rows * span))[None, :] + row_bin[:, None] + label
+    per_col = np.bincount(key.ravel(), minlength=w * rows * span)
+    per_col = per_col.reshape(cols, tile, rows, span)
+    offsets = np.arange(tile, dtype=np.float64)
+    counts = per_row.sum(1)  # rows x cols x span
+    sum_y = np.einsum('atcs,t->acs', per_row, offsets)
+    sum_x = np.einsum('ctas,t->acs', per_col, offsets)
     out = {}
-    for ty in range(h // tile):
-        for tx in range(w // tile):
-            block = label[
-                ty * tile : (ty + 1) * tile, tx * tile : (tx + 1) * tile
-            ]
-            for cls in np.unique(block):
-                cls = int(cls)
-                if cls == ignore_index or cls >= num_classes:
-                    continue
-                cy, cx = ndimage.center_of_mass(block == cls)
-                out.setdefault(cls, []).append(
-                    (int(cx) + tx * tile, int(cy) + ty * tile)
-                )
+    for k in np.flatnonzero(counts[..., :num_classes]):
+        index, cls = divmod(int(k), num_classes)
+        if cls == ignore_index:
+            continue
+        ty, tx = divmod(index, cols)
+        n = counts[ty, tx, cls]
+        cx = int(sum_x[ty, tx, cls] / n) + tx * tile
+        cy = int(sum_y[ty, tx, cls] / n) + ty * tile
+        out.setdefault(cls, []).append((cx, cy))
     return out
 
 
@@ -61,6 +85,54 @@ def _centroids_of(args):
     index, path, num_classes, tile, ignore_index = args
     found = label_centroids(_read_label(path), num_classes, tile, ignore_index)
     return index, found
+
+
+def _num_processes():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def compute_centroids(tasks, nproc=None):
+    """Run :func:`_centroids_of` over ``tasks`` on ``nproc`` processes
+    (default: every core this process may use), with a progress bar."""
+    nproc = min(nproc or _num_processes(), len(tasks))
+    if len(tasks) <= 50 and nproc <= 1:
+        return [_centroids_of(t) for t in tasks]
+    if nproc <= 1:
+        return track_progress(_centroids_of, tasks)
+    return track_parallel_progress(
+        _centroids_of, tasks, nproc, chunksize=max(1, len(tasks) // nproc // 8)
+    )
+
+
+@contextlib.contextmanager
+def _exclusive(path):
+    """Hold an exclusive lock on ``path`` (created if needed). Where the
+    file system has no locks, nothing is held: concurrent processes then
+    compute the same cache, each written atomically."""
+    try:
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        f = open(path, 'a')
+    except OSError as err:
+        raise OSError(
+            f'ClassUniformDataset: cannot write the centroid cache next to '
+            f'{path} ({err}); set cache_dir to a writable folder'
+        ) from None
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print_log(
+                'ClassUniformDataset: another process is computing the '
+                f'centroids (lock {path}); waiting for it',
+                logger='current',
+            )
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:  # e.g. ENOLCK on some network file systems
+            pass
+        yield  # closing the file releases the lock
 
 
 @DATASETS.register_module()
@@ -175,52 +247,52 @@ class ClassUniformDataset(Dataset):
         )
 
     def _centroids_of(self, dataset):
-        """``{class: [(index, x, y), ...]}`` for ``dataset`` (cached)."""
+        """``{class: [(index, x, y), ...]}`` for ``dataset``.
+
+        Computed once per label set: every process looks for the cache
+        first; the first to take the cache's lock computes it (on all its
+        cores) and writes it atomically, the others (other ranks of a
+        distributed job, other jobs) wait for the lock and read it.
+        """
         dataset.full_init()
         paths = [
             dataset.get_data_info(i)['seg_map_path']
             for i in range(len(dataset))
         ]
         cache = self._cache_path(paths)
-        if osp.isfile(cache):
-            try:
-                with open(cache) as f:
-                    stored = json.load(f)
-                return {
-                    int(c): [tuple(v) for v in items]
-                    for c, items in stored.items()
-                }
-            except (OSError, ValueError, TypeError) as err:
-                raise ValueError(
-                    f'ClassUniformDataset: centroid cache {cache} is '
-                    f'unreadable ({err}); delete it to recompute it'
-                ) from None
+        found = _read_cache(cache)
+        if found is not None:
+            return found
+        with _exclusive(cache + '.lock'):
+            found = _read_cache(cache)  # written while this one waited
+            if found is None:
+                found = self._compute(dataset, paths, cache)
+                _write_cache(cache, found)
+                # later processes read the cache without locking; those
+                # waiting on the removed file re-read the cache above
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(cache + '.lock')
+        return found
+
+    def _compute(self, dataset, paths, cache):
         num_classes = len(self._metainfo['classes'])
         ignore = getattr(dataset, 'ignore_index', 255)
         tasks = [
             (i, p, num_classes, self.tile, ignore) for i, p in enumerate(paths)
         ]
-        results = (
-            track_progress(_centroids_of, tasks)
-            if len(tasks) > 50
-            else [_centroids_of(t) for t in tasks]
+        nproc = min(_num_processes(), len(tasks))
+        print_log(
+            f'ClassUniformDataset: computing the centroids of {len(tasks)} '
+            f'labels ({self.tile}x{self.tile} tiles) on {nproc} processes '
+            f'into {cache}',
+            logger='current',
         )
         centroids = {}
-        for index, found in results:
+        for index, found in compute_centroids(tasks, nproc):
             for cls, points in found.items():
                 centroids.setdefault(cls, []).extend(
                     (index, x, y) for x, y in points
                 )
-        try:
-            os.makedirs(osp.dirname(cache), exist_ok=True)
-            with open(cache + '.partial', 'w') as f:
-                json.dump({str(c): v for c, v in centroids.items()}, f)
-            os.replace(cache + '.partial', cache)
-        except OSError as err:
-            raise OSError(
-                f'ClassUniformDataset: cannot write the centroid cache '
-                f'{cache} ({err}); set cache_dir to a writable folder'
-            ) from None
         return centroids
 
     def __len__(self):
@@ -287,6 +359,40 @@ class ClassUniformDataset(Dataset):
 
     def get_data_info(self, idx):
         return self.dataset.get_data_info(idx)
+
+
+def _read_cache(cache):
+    """The centroids stored in ``cache``, or None if it does not exist."""
+    if not osp.isfile(cache):
+        return None
+    try:
+        with open(cache) as f:
+            stored = json.load(f)
+        return {
+            int(c): [tuple(v) for v in items] for c, items in stored.items()
+        }
+    except (OSError, ValueError, TypeError, AttributeError) as err:
+        raise ValueError(
+            f'ClassUniformDataset: centroid cache {cache} is unreadable '
+            f'({err}); delete it to recompute it'
+        ) from None
+
+
+def _write_cache(cache, centroids):
+    """Write ``cache`` atomically, through a temporary file no other
+    process writes (so concurrent writers never trip over each other)."""
+    partial = f'{cache}.{socket.gethostname()}.{os.getpid()}.partial'
+    try:
+        with open(partial, 'w') as f:
+            json.dump({str(c): v for c, v in centroids.items()}, f)
+        os.replace(partial, cache)
+    except OSError as err:
+        if osp.exists(partial):
+            os.remove(partial)
+        raise OSError(
+            f'ClassUniformDataset: cannot write the centroid cache '
+            f'{cache} ({err}); set cache_dir to a writable folder'
+        ) from None
 
 
 def _build(dataset):

@@ -127,6 +127,23 @@ def load_runner_config(
     return cfg
 
 
+def enable_auto_scale_lr(cfg, path):
+    """Turn on mmengine's ``auto_scale_lr`` (``--auto-scale-lr``): the
+    Runner multiplies every learning rate by (GPUs x images per GPU) /
+    ``base_batch_size`` before the schedulers start, the linear scaling
+    rule. sfseg configs carry the official global batch (8 GPUs x 2
+    images, or x 4 for BDD, IDD, Mapillary and UDS) as the base."""
+    scale = cfg.get('auto_scale_lr') or {}
+    if not scale.get('base_batch_size'):
+        raise SFSegUserError(
+            f'{path} sets no auto_scale_lr.base_batch_size, so the learning '
+            'rate cannot be scaled to the batch; add e.g. auto_scale_lr = '
+            'dict(enable=False, base_batch_size=16) to the config'
+        )
+    cfg.auto_scale_lr = dict(scale, enable=True)
+    return cfg
+
+
 def add_common_args(parser):
     """Arguments both tools take (mmseg's names, so mim can pass them)."""
     from mmengine.config import DictAction

@@ -21,6 +21,45 @@ def test_centroids_follow_official_tiling():
     assert found == {3: [(0, 0)], 7: [(5, 3)]}
 
 
+def official_centroids(label, num_classes, tile, ignore_index=255):
+    """The official extraction: one ``center_of_mass`` per class and tile."""
+    from scipy import ndimage
+
+    out = {}
+    for ty in range(label.shape[0] // tile):
+        for tx in range(label.shape[1] // tile):
+            block = label[
+                ty * tile : (ty + 1) * tile, tx * tile : (tx + 1) * tile
+            ]
+            for cls in np.unique(block):
+                cls = int(cls)
+                if cls == ignore_index or cls >= num_classes:
+                    continue
+                cy, cx = ndimage.center_of_mass(block == cls)
+                out.setdefault(cls, []).append(
+                    (int(cx) + tx * tile, int(cy) + ty * tile)
+                )
+    return out
+
+
+@pytest.mark.parametrize(
+    'shape,tile,classes',
+    [((96, 200), 32, 19), ((64, 64), 64, 19), ((70, 130), 16, 65)],
+)
+def test_centroids_equal_the_official_extraction(shape, tile, classes):
+    """Blobs of many classes (and 255, and ids above the class count) on
+    maps whose size is no multiple of the tile: same centroids, same
+    order."""
+    rng = np.random.default_rng(tile)
+    label = rng.integers(0, classes, shape).astype(np.uint8)
+    label = np.repeat(np.repeat(label[::4, ::4], 4, 0), 4, 1)[: shape[0]]
+    label[rng.random(label.shape) < 0.05] = 255
+    label[:5, :7] = 200
+    want = official_centroids(label, classes, tile)
+    assert want
+    assert label_centroids(label, classes, tile) == want
+
+
 @pytest.fixture(scope='module')
 def rare_class_root(tmp_path_factory):
     """100 images; class 18 is a 4x4 blob in only 2 of them (<1% px)."""
@@ -207,3 +246,53 @@ def test_no_centroids_samples_randomly(rare_class_root, tmp_path):
     )
     assert dataset.classes_with_centroids == []
     assert dataset.draw(0, np.random.default_rng(0))[2] is None
+
+
+def _build_in_process(root, cache, log, out):
+    import json
+
+    from mmengine.logging import MMLogger
+    from mmseg.utils import register_all_modules
+
+    import sfseg  # noqa: F401
+
+    register_all_modules()
+    MMLogger.get_instance(f'cu{os.getpid()}', log_file=log)
+    dataset = build(root, 0.5, cache)
+    with open(out, 'w') as f:
+        json.dump({c: len(v) for c, v in dataset.centroids.items()}, f)
+
+
+def test_concurrent_builders_compute_once(rare_class_root, tmp_path):
+    """4 processes build the same class-uniform dataset from an empty cache
+    at once (as the ranks of a distributed job do): all get the same
+    centroids, one computed them (on all cores), the others waited for
+    it, and one cache file is left."""
+    import json
+    import multiprocessing as mp
+
+    cache = str(tmp_path / 'cache')
+    runs = [
+        (
+            rare_class_root,
+            cache,
+            str(tmp_path / f'{i}.log'),
+            str(tmp_path / f'{i}.json'),
+        )
+        for i in range(4)
+    ]
+    spawn = mp.get_context('spawn')
+    procs = [spawn.Process(target=_build_in_process, args=r) for r in runs]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(300)
+        assert p.exitcode == 0
+    results = [json.load(open(r[3])) for r in runs]
+    assert all(r == results[0] for r in results)
+    assert results[0][str(RARE)] == 2
+    (name,) = os.listdir(cache)
+    assert name.startswith('centroids_tile64_') and name.endswith('.json')
+    texts = [open(r[2]).read() for r in runs]
+    computed = sum('computing the centroids of 100 labels' in t for t in texts)
+    assert computed == 1

@@ -8,7 +8,11 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
+from mmengine.config import Config
+
+from sfseg.utils import SFSegUserError, enable_auto_scale_lr
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CFG = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
@@ -158,3 +162,54 @@ def test_two_process_gloo_training_with_dist_train_sh(toy_city, tmp_path):
     assert re.search(r'world_size: 2|GPU number: 2', out), out[-3000:]
     assert 'Iter(train) [2/2]' in out
     assert (work / 'iter_2.pth').is_file()
+
+
+def test_auto_scale_lr_scales_the_official_lr(toy_city, tmp_path):
+    """The official Cityscapes recipe (8 GPUs x 2 images, lr 0.01) on one
+    process with 2 images: ``--auto-scale-lr`` trains at 0.01 x 2 / 16."""
+    config = 'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py'
+    crop = '(64,128)'
+    out = run(
+        [
+            sys.executable,
+            osp.join(REPO, 'tools', 'train.py'),
+            config,
+            '--auto-scale-lr',
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--data-root',
+            toy_city,
+            '--cfg-options',
+            f'train_dataloader.dataset.cache_dir={tmp_path / "cache"}',
+            'train_dataloader.dataset.tile=32',
+            f'train_dataloader.dataset.dataset.pipeline.3.crop_size={crop}',
+            f'model.data_preprocessor.size={crop}',
+            'norm_cfg.type=BN',
+            'model.backbone.norm_cfg.type=BN',
+            'model.decode_head.norm_cfg.type=BN',
+            'train_dataloader.batch_size=2',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'train_cfg.max_iters=1',
+            'val_cfg=None',
+            'val_dataloader=None',
+            'val_evaluator=None',
+            'default_hooks.checkpoint.interval=100',
+            'default_hooks.logger.interval=1',
+        ],
+        env=repo_env(),
+    )
+    assert 'batch size of 16 and the current batch size is 2' in out
+    # the official per-epoch poly (1000 epochs) is at (1 - 1/1000) of it
+    lr = 0.01 * 2 / 16 * (1 - 1 / 1000)
+    assert re.search(rf'Iter\(train\) \[1/1\] +lr: {lr:.4e}', out), lr
+
+
+def test_auto_scale_lr_needs_a_base_batch():
+    with pytest.raises(SFSegUserError, match='mine.py sets no auto_scale_lr'):
+        enable_auto_scale_lr(Config(dict(model=dict())), 'mine.py')
+    cfg = enable_auto_scale_lr(
+        Config(dict(auto_scale_lr=dict(enable=False, base_batch_size=32))),
+        'x.py',
+    )
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=32)

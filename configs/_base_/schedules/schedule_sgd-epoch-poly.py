@@ -6,6 +6,9 @@
 # iterations (2,975 images padded to 372 per GPU); configs for other
 # datasets or lengths set iters_per_epoch / max_epochs and max_iters.
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+# The official global batch; `--auto-scale-lr` scales the learning rate by
+# (GPUs x images per GPU) / base_batch_size. 8 x 4 configs set 32.
+auto_scale_lr = dict(enable=False, base_batch_size=16)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
 param_scheduler = [
     dict(type='SFEpochPolyLR', iters_per_epoch=186, max_epochs=300)
