@@ -6,7 +6,11 @@ from .checks import (
     check_layout,
     full_init_checked,
 )
-from .class_uniform import ClassUniformDataset, SFCentroidCrop
+from .class_uniform import (
+    ClassUniformDataset,
+    SFCentroidCrop,
+    SFInfiniteSampler,
+)
 from .idd import IDDDataset
 from .label_convert import (
     LabelConversionError,
@@ -48,6 +52,7 @@ __all__ = [
     'CamVidDataset',
     'CheckedSegDatasetMixin',
     'ClassUniformDataset',
+    'SFInfiniteSampler',
     'DatasetInputError',
     'IDDDataset',
     'Mapillary19Dataset',

@@ -26,10 +26,11 @@ import socket
 
 import numpy as np
 import torch
+from mmengine.dataset import InfiniteSampler
 from mmengine.logging import print_log
 from mmengine.utils import track_parallel_progress, track_progress
 from mmseg.datasets.transforms import RandomCrop
-from mmseg.registry import DATASETS, TRANSFORMS
+from mmseg.registry import DATA_SAMPLERS, DATASETS, TRANSFORMS
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -156,7 +157,9 @@ class ClassUniformDataset(Dataset):
         boost_classes (Sequence[int]): classes boosted (official: truck,
             bus, train, wall, rider, motorcycle, fence = 14, 15, 16, 3, 12,
             17, 4).
-        seed (int): base seed of the sampling.
+        seed (int): base seed of the class-centred draws. Use
+            :class:`SFInfiniteSampler` as the sampler, so that they change
+            from one pass over the data to the next.
     """
 
     def __init__(
@@ -192,7 +195,6 @@ class ClassUniformDataset(Dataset):
         )
         self.boost_classes = [int(c) for c in boost_classes]
         self.seed = seed
-        self._rng, self._rng_pid = None, None
         self._metainfo = self.dataset.metainfo
         num_classes = len(self._metainfo['classes'])
         bad = [c for c in self.boost_classes if not 0 <= c < num_classes]
@@ -298,32 +300,24 @@ class ClassUniformDataset(Dataset):
     def __len__(self):
         return len(self.dataset)
 
-    def _generator(self):
-        """This process's sampling stream.
-
-        Seeded from ``seed`` and torch's per-process seed, which
-        mmengine's ``worker_init_fn`` derives from the run's seed, the
-        rank and the worker id (and torch makes distinct per worker
-        otherwise): workers never repeat each other's draws, and a run
-        with the same seed draws the same samples, so a resumed run
-        repeats an uninterrupted one. A forked worker re-seeds its copy.
-        """
-        if self._rng is None or self._rng_pid != os.getpid():
-            self._rng = np.random.default_rng(
-                [self.seed, torch.initial_seed() % 2**63]
-            )
-            self._rng_pid = os.getpid()
-        return self._rng
-
-    def rng_state(self):
-        """The sampling stream's state (for ``SFRandomStateHook``)."""
-        return self._generator().bit_generator.state
-
-    def set_rng_state(self, state):
-        self._generator().bit_generator.state = state
+    def sample_of(self, i):
+        """``(dataset, index, centroid or None, class or None)`` of the
+        sampler's index ``i``: a function of (``seed``, pass, image index),
+        where ``i = pass * len(self) + image index``
+        (:class:`SFInfiniteSampler` counts the passes; other samplers give
+        pass 0). The sampler shards (pass, index) pairs over the ranks, so
+        every rank samples differently, and the samples do not depend on
+        the number of workers or GPUs; a resumed run, which replays the
+        sampler, draws what an uninterrupted one does."""
+        rounds, idx = divmod(int(i), len(self))
+        rng = np.random.default_rng([self.seed, rounds, idx])
+        return self.draw(idx, rng)
 
     def draw(self, idx, rng):
-        """``(dataset, index, centroid or None, class or None)``."""
+        """``(dataset, index, centroid or None, class or None)``: with
+        probability ``uniform_ratio`` a class-centred sample (a class with
+        centroids, then one of its centroids, uniformly), else image
+        ``idx`` as the sampler chose it."""
         if self.classes_with_centroids and rng.random() < self.uniform_ratio:
             cls = self.classes_with_centroids[
                 rng.integers(len(self.classes_with_centroids))
@@ -333,13 +327,12 @@ class ClassUniformDataset(Dataset):
             ]
             source = self.boost_dataset if which else self.dataset
             return source, int(index), (int(x), int(y)), cls
-        index = int(rng.integers(len(self.dataset)))
-        return self.dataset, index, None, None
+        return self.dataset, int(idx), None, None
 
-    def __getitem__(self, idx):
+    def __getitem__(self, i):
         if not self._fully_initialized:
             self.full_init()
-        source, index, centroid, cls = self.draw(idx, self._generator())
+        source, index, centroid, cls = self.sample_of(i)
         info = source.get_data_info(index)
         info['centroid'] = centroid
         info['centroid_class'] = cls
@@ -393,6 +386,35 @@ def _write_cache(cache, centroids):
             f'ClassUniformDataset: cannot write the centroid cache '
             f'{cache} ({err}); set cache_dir to a writable folder'
         ) from None
+
+
+@DATA_SAMPLERS.register_module()
+class SFInfiniteSampler(InfiniteSampler):
+    """mmengine's ``InfiniteSampler`` (same image order, same sharding over
+    ranks) that also tells a :class:`ClassUniformDataset` which pass over
+    the data an index belongs to: it yields ``pass * len(dataset) +
+    index``, so that the dataset's class-centred draws change from pass to
+    pass while staying a function of the sampler's position."""
+
+    def __init__(self, dataset, shuffle=True, seed=None):
+        if not hasattr(dataset, 'sample_of'):
+            raise TypeError(
+                f'SFInfiniteSampler feeds ClassUniformDataset, got '
+                f'{type(dataset).__name__}; use InfiniteSampler'
+            )
+        super().__init__(dataset, shuffle, seed)
+
+    def _infinite_indices(self):
+        generator = torch.Generator()
+        generator.manual_seed(self.seed)
+        start = 0
+        while True:
+            if self.shuffle:
+                order = torch.randperm(self.size, generator=generator)
+            else:
+                order = torch.arange(self.size)
+            yield from (order + start).tolist()
+            start += self.size
 
 
 def _build(dataset):

@@ -106,7 +106,7 @@ def build(root, ratio, cache):
 def rare_fraction(dataset, draws=600):
     hits = 0
     for i in range(draws):
-        seg = dataset[i % len(dataset)]['data_samples'].gt_sem_seg.data
+        seg = dataset[i]['data_samples'].gt_sem_seg.data
         assert seg.shape == (1, 32, 32)
         hits += bool((seg == RARE).any())
     return hits / draws
@@ -296,3 +296,75 @@ def test_concurrent_builders_compute_once(rare_class_root, tmp_path):
     texts = [open(r[2]).read() for r in runs]
     computed = sum('computing the centroids of 100 labels' in t for t in texts)
     assert computed == 1
+
+
+def test_draws_are_a_function_of_the_sampler_position(
+    rare_class_root, tmp_path
+):
+    dataset = build(rare_class_root, 0.5, str(tmp_path))
+    n = len(dataset)
+    first = [dataset.sample_of(i)[1:] for i in range(3 * n)]
+    assert first == [dataset.sample_of(i)[1:] for i in range(3 * n)]
+    # the random half is the sampler's own image
+    plain = [(i, s) for i, s in enumerate(first) if s[1] is None]
+    assert 0.4 < len(plain) / len(first) < 0.6
+    assert all(index == i % n for i, (index, _, _) in plain)
+    # a new pass over the data draws anew
+    assert sum(first[i] != first[i + n] for i in range(n)) > n // 3
+    reseeded = ClassUniformDataset(
+        dataset.dataset, tile=64, cache_dir=str(tmp_path), seed=2
+    )
+    assert [reseeded.sample_of(i)[1:] for i in range(n)] != first[:n]
+
+
+def _paths_seen(dataset, rank, monkeypatch, iters=6):
+    """Image paths of the first ``iters`` batches of ``rank`` of 2."""
+    from mmengine.dataset import pseudo_collate
+    from mmengine.dataset import sampler as samplers
+    from torch.utils.data import DataLoader
+
+    from sfseg.datasets import SFInfiniteSampler
+
+    monkeypatch.setattr(samplers, 'get_dist_info', lambda: (rank, 2))
+    loader = DataLoader(
+        dataset,
+        batch_size=2,
+        sampler=SFInfiniteSampler(dataset, seed=0),
+        collate_fn=pseudo_collate,
+    )
+    seen = []
+    for _, batch in zip(range(iters), loader):
+        seen.append([s.img_path for s in batch['data_samples']])
+    return seen
+
+
+def test_ranks_sample_differently(rare_class_root, tmp_path, monkeypatch):
+    """The sampler shards the passes over 2 ranks: in every iteration the
+    ranks train on different images (worker counts: the 2-process test in
+    test_resume.py)."""
+    dataset = build(rare_class_root, 0.5, str(tmp_path))
+    rank0 = _paths_seen(dataset, 0, monkeypatch)
+    rank1 = _paths_seen(dataset, 1, monkeypatch)
+    for a, b in zip(rank0, rank1):
+        assert a != b
+
+
+def test_sampler_counts_passes_over_the_data(rare_class_root, tmp_path):
+    import itertools
+
+    from mmengine.dataset import InfiniteSampler
+
+    from sfseg.datasets import SFInfiniteSampler
+
+    dataset = build(rare_class_root, 0.5, str(tmp_path))
+    n = len(dataset)
+    ours = list(
+        itertools.islice(iter(SFInfiniteSampler(dataset, seed=5)), 3 * n)
+    )
+    theirs = list(
+        itertools.islice(iter(InfiniteSampler(dataset, seed=5)), 3 * n)
+    )
+    assert [i % n for i in ours] == theirs  # mmengine's order
+    assert [i // n for i in ours] == [0] * n + [1] * n + [2] * n
+    with pytest.raises(TypeError, match='feeds ClassUniformDataset'):
+        SFInfiniteSampler(dataset.dataset, seed=0)

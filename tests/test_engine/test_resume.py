@@ -122,8 +122,8 @@ def test_resume_repeats_an_uninterrupted_run_bit_for_bit(toy_city, tmp_path):
 
 
 def test_class_uniform_uds_resume_is_exact(tmp_path):
-    # The class-uniform draws come from the dataset's own stream, which
-    # runs in the main process here (no workers) and is restored too.
+    # The class-uniform draws are a function of the sampler's position,
+    # which mmengine replays on resume; the crops' randomness is restored.
     from driving_fixtures import make_uds_fixture
     from test_uds import UDS_CFG
 
@@ -144,7 +144,7 @@ def test_class_uniform_uds_resume_is_exact(tmp_path):
     straight, resumed = tmp_path / 'straight', tmp_path / 'resumed'
     train(straight, opts, config=cfg)
     states = load(straight / 'iter_2.pth')['rng_states'][0]
-    assert len(states['datasets']) == 1  # the ClassUniformDataset stream
+    assert states['datasets'] == []  # no dataset keeps a stream of its own
     resume_from(straight, resumed, 2)
     _, out = train(resumed, opts, resume=True, config=cfg)
     assert re.search(r'resumed epoch: \d+, iter: 2', out), out[-3000:]
@@ -251,4 +251,103 @@ def test_kill_while_writing_a_checkpoint(toy_city, tmp_path, hook):
     assert not list(work.glob('.*.partial'))
     assert torch.is_tensor(
         load(work / 'iter_3.pth')['state_dict']['decode_head.conv_seg.weight']
+    )
+
+
+DIST_CU_CFG = """
+_base_ = '{repo}/configs/sfnet_lite/' + \
+    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py'
+log_level = 'DEBUG'  # every rank writes its own log file
+custom_imports = dict(imports=['sfseg', 'record_samples'],
+                      allow_failed_imports=False)
+crop_size = (64, 128)
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(data_preprocessor=dict(size=crop_size),
+             backbone=dict(norm_cfg=norm_cfg),
+             decode_head=dict(norm_cfg=norm_cfg))
+train_dataloader = dict(
+    batch_size=2, num_workers={workers}, persistent_workers=False,
+    dataset=dict(tile=32, cache_dir='{cache}', dataset=dict(
+        data_root='{root}')))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+train_cfg = dict(max_iters=4, val_interval=100)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+custom_hooks = [dict(type='SFRandomStateHook'), dict(type='RecordSamplesHook')]
+randomness = dict(seed=3, deterministic=True)
+"""
+
+
+def dist_train(cfg, work, resume=False):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = str(sock.getsockname()[1])
+    environ = env()
+    environ.update(
+        PYTHON=sys.executable,
+        PORT=port,
+        PYTHONPATH=os.pathsep.join([REPO, osp.dirname(__file__)]),
+    )
+    cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2']
+    cmd += ['--work-dir', str(work)] + (['--resume'] if resume else [])
+    # the official pipeline with a crop that fits the toy images
+    crop = 'train_dataloader.dataset.dataset.pipeline.3.crop_size=(64,128)'
+    cmd += ['--cfg-options', crop]
+    proc = subprocess.run(
+        cmd, env=environ, capture_output=True, text=True, timeout=900
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def samples(work, rank):
+    import json
+
+    with open(work / f'samples_rank{rank}.jsonl') as f:
+        return [json.loads(line) for line in f]
+
+
+def test_class_uniform_on_two_gloo_ranks(toy_city, tmp_path):
+    """The official class-uniform Cityscapes recipe on 2 processes from an
+    empty centroid cache: computed once, one cache file; the ranks train on
+    different samples in every iteration, the same ones with 0 or 2
+    workers; 2 + resumed 2 iterations equal 4 straight, bit for bit."""
+    seen = {}
+    for workers in (0, 2):
+        cfg = tmp_path / f'cu{workers}.py'
+        cache = tmp_path / f'cache{workers}'
+        cfg.write_text(
+            DIST_CU_CFG.format(
+                repo=REPO, root=toy_city, cache=cache, workers=workers
+            )
+        )
+        straight = tmp_path / f'straight{workers}'
+        out = dist_train(cfg, straight)
+        assert 'Iter(train) [4/4]' in out
+        logs = sorted(straight.glob('*/*.log'))
+        assert len(logs) == 2, logs  # one per rank
+        texts = [log.read_text() for log in logs]
+        computed = 'computing the centroids of 8 labels'
+        assert sum(t.count(computed) for t in texts) == 1
+        assert len(os.listdir(cache)) == 1
+        ranks = [samples(straight, r) for r in (0, 1)]
+        assert [it for it, _ in ranks[0]] == [0, 1, 2, 3]
+        assert [it for it, _ in ranks[1]] == [0, 1, 2, 3]
+        for (_, a), (_, b) in zip(*ranks):
+            assert a != b, (a, b)
+        seen[workers] = ranks
+    assert seen[0] == seen[2]
+    resumed = tmp_path / 'resumed'
+    resume_from(straight, resumed, 2)
+    out = dist_train(cfg, resumed, resume=True)
+    assert re.search(r'resumed epoch: \d+, iter: 2', out), out[-3000:]
+    assert (
+        max_difference(
+            load(straight / 'iter_4.pth'), load(resumed / 'iter_4.pth')
+        )
+        == 0.0
     )

@@ -18,6 +18,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
+    sampler=dict(type='SFInfiniteSampler', shuffle=True),  # passes -> draws
     dataset=dict(
         _delete_=True,
         type='ClassUniformDataset',
@@ -31,5 +32,5 @@ train_dataloader = dict(
             ),
             pipeline=train_pipeline,
         ),
-    )
+    ),
 )

@@ -28,6 +28,7 @@ test_pipeline = [
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
+    sampler=dict(type='SFInfiniteSampler', shuffle=True),  # passes -> draws
     batch_size=4,
     dataset=dict(
         _delete_=True,

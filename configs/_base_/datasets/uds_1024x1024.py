@@ -49,7 +49,7 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    sampler=dict(type='SFInfiniteSampler', shuffle=True),  # passes -> draws
     dataset=dict(
         type='ClassUniformDataset',
         uniform_ratio=0.5,

@@ -8,8 +8,8 @@ stream, and the resumed run drifts from an uninterrupted one.
 
 ``SFRandomStateHook`` stores, for every rank, the torch (CPU and CUDA),
 numpy and Python states, plus those of datasets that keep their own
-generator (``rng_state()`` / ``set_rng_state()``, e.g.
-``ClassUniformDataset``), in the checkpoint under ``'rng_states'``. The
+generator (``rng_state()`` / ``set_rng_state()``), in the checkpoint under
+``'rng_states'``. The
 states are taken at the end of the iteration that is saved and put back
 just before the first batch after the skipped ones is drawn, which is
 where an uninterrupted run continues. Data loaders get their own torch
