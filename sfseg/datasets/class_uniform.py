@@ -88,18 +88,23 @@ def _centroids_of(args):
     return index, found
 
 
-def _num_processes():
+def centroid_processes(num_labels):
+    """Processes that compute the centroids of ``num_labels`` labels: every
+    core this process may use, but one for small sets (a pool costs more
+    than it saves there)."""
+    if num_labels <= 50:
+        return 1
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    return min(cores, num_labels)
 
 
-def compute_centroids(tasks, nproc=None):
-    """Run :func:`_centroids_of` over ``tasks`` on ``nproc`` processes
-    (default: every core this process may use), with a progress bar."""
-    nproc = min(nproc or _num_processes(), len(tasks))
-    if len(tasks) <= 50 and nproc <= 1:
+def compute_centroids(tasks, nproc):
+    """:func:`_centroids_of` over ``tasks`` on ``nproc`` processes, with a
+    progress bar for large sets."""
+    if len(tasks) <= 50:
         return [_centroids_of(t) for t in tasks]
     if nproc <= 1:
         return track_progress(_centroids_of, tasks)
@@ -282,7 +287,7 @@ class ClassUniformDataset(Dataset):
         tasks = [
             (i, p, num_classes, self.tile, ignore) for i, p in enumerate(paths)
         ]
-        nproc = min(_num_processes(), len(tasks))
+        nproc = centroid_processes(len(tasks))
         print_log(
             f'ClassUniformDataset: computing the centroids of {len(tasks)} '
             f'labels ({self.tile}x{self.tile} tiles) on {nproc} processes '

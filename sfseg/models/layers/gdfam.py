@@ -69,6 +69,8 @@ class GDFAM(FAM):
         # lerp wants one dtype, which autocast does not promise (the gate
         # conv runs in bf16 / fp16, a warp may leave in fp32)
         dtype = torch.promote_types(low_warped.dtype, high_warped.dtype)
-        return torch.lerp(
-            low_warped.to(dtype), high_warped.to(dtype), gate.to(dtype)
+        low_warped, high_warped, gate = (
+            t if t.dtype == dtype else t.to(dtype)  # no Cast in fp32 graphs
+            for t in (low_warped, high_warped, gate)
         )
+        return torch.lerp(low_warped, high_warped, gate)
