@@ -1,7 +1,7 @@
 """Every SFNet config follows its official script (research notes section
 7.2): batch, learning rate, length in epochs of the official sampler,
 per-epoch poly, OHEM 10k (--ohem) or 100k (CriterionSFNet), the official
-augmentation and class-uniform sampling."""
+augmentation, class-uniform sampling and the ImageNet backbone."""
 
 import glob
 import os.path as osp
@@ -285,6 +285,8 @@ def test_config_follows_its_official_script(path):
     pre = cfg.model.data_preprocessor
     assert pre.mean == [123.675, 116.28, 103.53]
     assert pre.std == [58.395, 57.12, 57.375] and pre.bgr_to_rgb
+    # every official script starts from the ImageNet weights
+    assert cfg.model.backbone.init_cfg == dict(type='SFImageNetInit')
 
 
 @pytest.mark.parametrize(

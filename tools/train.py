@@ -16,6 +16,7 @@ from sfseg.utils import (
     enable_auto_scale_lr,
     exit_on_user_error,
     load_runner_config,
+    skip_imagenet_init_when_loading,
 )
 
 
@@ -63,6 +64,7 @@ def main():
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     cfg.resume = args.resume
+    skip_imagenet_init_when_loading(cfg)
     Runner.from_cfg(cfg).train()
 
 

@@ -14,7 +14,7 @@ data_root = 'data/toy_city/'
 dataset_type = 'CityscapesDataset'
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=norm_cfg),
+    backbone=dict(norm_cfg=norm_cfg, init_cfg=None),  # from scratch
     decode_head=dict(norm_cfg=norm_cfg),
 )
 

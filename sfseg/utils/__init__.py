@@ -19,6 +19,7 @@ from .runner_config import (
     load_runner_config,
     resolve_config,
     set_data_root,
+    skip_imagenet_init_when_loading,
 )
 from .strict_loading import (
     CheckpointMismatchError,
@@ -36,6 +37,7 @@ __all__ = [
     'enable_auto_scale_lr',
     'load_weights_strictly',
     'set_data_root',
+    'skip_imagenet_init_when_loading',
     'TRUST_ENV',
     'UntrustedCheckpointError',
     'allowlist_names',

@@ -144,6 +144,47 @@ def enable_auto_scale_lr(cfg, path):
     return cfg
 
 
+def _imagenet_inits(node, path='model'):
+    """``(dict, path)`` of every module config whose ``init_cfg`` reads
+    the official ImageNet file."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'SFImageNetInit':
+            yield node, path
+        for key, value in node.items():
+            yield from _imagenet_inits(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _imagenet_inits(value, f'{path}.{i}')
+
+
+def skip_imagenet_init_when_loading(cfg):
+    """Drop the ImageNet initialisation when the weights will come from a
+    checkpoint anyway (``load_from``, or ``--resume`` with a checkpoint in
+    the work dir): mmengine's Runner initialises before it loads, and a
+    resumed or fine-tuned run should not need the ImageNet file."""
+    from mmengine.runner import find_latest_checkpoint
+
+    source = cfg.get('load_from')
+    if not source and cfg.get('resume'):
+        source = find_latest_checkpoint(cfg.work_dir)
+    if not source:
+        return []
+    skipped = []
+    for module, path in _imagenet_inits(cfg.get('model')):
+        module['init_cfg'] = None
+        skipped.append(path)
+    if skipped:
+        from mmengine.logging import print_log
+
+        print_log(
+            f'ImageNet initialisation of {", ".join(skipped)} skipped: '
+            f'the weights come from {source}',
+            logger='current',
+        )
+    return skipped
+
+
 def add_common_args(parser):
     """Arguments both tools take (mmseg's names, so mim can pass them)."""
     from mmengine.config import DictAction

@@ -65,7 +65,7 @@ norm_cfg = dict(type='BN', requires_grad=True)
 crop_size = (64, 128)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=norm_cfg),
+    backbone=dict(norm_cfg=norm_cfg, init_cfg=None),
     decode_head=dict(norm_cfg=norm_cfg))
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
              'pad_shape', 'scale_factor', 'flip', 'flip_direction',

@@ -263,7 +263,7 @@ custom_imports = dict(imports=['sfseg', 'record_samples'],
 crop_size = (64, 128)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(data_preprocessor=dict(size=crop_size),
-             backbone=dict(norm_cfg=norm_cfg),
+             backbone=dict(norm_cfg=norm_cfg, init_cfg=None),
              decode_head=dict(norm_cfg=norm_cfg))
 train_dataloader = dict(
     batch_size=2, num_workers={workers}, persistent_workers=False,

@@ -186,6 +186,7 @@ def test_auto_scale_lr_scales_the_official_lr(toy_city, tmp_path):
             f'model.data_preprocessor.size={crop}',
             'norm_cfg.type=BN',
             'model.backbone.norm_cfg.type=BN',
+            'model.backbone.init_cfg=None',  # from scratch on purpose
             'model.decode_head.norm_cfg.type=BN',
             'train_dataloader.batch_size=2',
             'train_dataloader.num_workers=0',

@@ -9,6 +9,9 @@ model = dict(
         norm_cfg={{_base_.norm_cfg}},
         # official: the basic blocks' BNs are never synced
         block_norm_cfg=dict(type='BN', requires_grad=True),
+        # df1_imagenet.pth / df2_imagenet.pth from pretrained/, strictly
+        # (the official loader is strict=False)
+        init_cfg=dict(type='SFImageNetInit'),
     ),
     decode_head=dict(
         in_channels=[128, 256, 512], in_index=[0, 1, 2], channels=64

@@ -19,6 +19,9 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         style='pytorch',
+        # official ImageNet weights, read strictly from pretrained/ (see
+        # sfseg.models.utils.imagenet_init): resnet18-deep-inplane128.pth
+        init_cfg=dict(type='SFImageNetInit'),
     ),
     decode_head=dict(
         type='SFHead',

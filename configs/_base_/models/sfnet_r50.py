@@ -14,6 +14,8 @@ model = dict(
         norm_cfg={{_base_.norm_cfg}},
         norm_eval=False,
         style='pytorch',
+        # resnet50-deep.pth / resnet101-deep.pth from pretrained/
+        init_cfg=dict(type='SFImageNetInit'),
     ),
     decode_head=dict(in_channels=[256, 512, 1024, 2048], channels=256),
 )

@@ -2,9 +2,9 @@
 # (64/128/256/512 channels at strides 4-32) + SFNet's aligned FPN (SFNeck)
 # to 4 x 256 channels. A small SFNet + K-Net model, used by the tests.
 #
-# ImageNet weights: convert the official resnet18-deep-inplane128.pth with
-# tools/model_converters/sfsegnets2sfseg.py IN OUT --backbone and set
-# model.backbone.init_cfg = dict(type='Pretrained', checkpoint=OUT).
+# ImageNet weights: put the official resnet18-deep-inplane128.pth in
+# pretrained/ and set model.backbone.init_cfg = dict(type='SFImageNetInit')
+# (strict; see sfseg/models/utils/imagenet_init.py).
 _base_ = './knet-s3_r50_fpn_panoptic.py'
 custom_imports = dict(imports=['sfseg.det'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)

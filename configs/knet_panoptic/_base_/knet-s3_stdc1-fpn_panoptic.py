@@ -3,9 +3,9 @@
 # the official R50 model: STDC1 with its stride-4 stage exposed
 # (64/256/512/1024 channels at strides 4-32) and mmdet's FPN to 4 x 256.
 #
-# ImageNet weights: convert the official STDCNet813_73.91.tar with
-# tools/model_converters/sfsegnets2sfseg.py IN OUT --backbone and set
-# model.backbone.init_cfg = dict(type='Pretrained', checkpoint=OUT).
+# ImageNet weights: put the official STDCNet813_73.91.tar in pretrained/ and
+# set model.backbone.init_cfg = dict(type='SFImageNetInit') (strict; see
+# sfseg/models/utils/imagenet_init.py).
 _base_ = './knet-s3_r50_fpn_panoptic.py'
 custom_imports = dict(imports=['sfseg.det'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
