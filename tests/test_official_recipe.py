@@ -205,8 +205,7 @@ SCRIPTS = {
 OFFICIAL_AUG = [
     'LoadImageFromFile',
     'LoadAnnotations',
-    'SFRandomRescale',
-    'SFCentroidCrop',
+    'SFRandomSizeAndCrop',
     'RandomFlip',
     'SFColorJitter',
     'SFGaussianBlur',
@@ -275,11 +274,10 @@ def test_config_follows_its_official_script(path):
         pipeline = cfg.train_pipeline
     types = [t.type for t in pipeline]
     assert [t for t in types if t in OFFICIAL_AUG] == OFFICIAL_AUG, types
-    rescale = next(t for t in pipeline if t.type == 'SFRandomRescale')
-    assert tuple(rescale.ratio_range) == (0.5, 2.0)
-    crop = next(t for t in pipeline if t.type == 'SFCentroidCrop')
+    crop = next(t for t in pipeline if t.type == 'SFRandomSizeAndCrop')
+    assert tuple(crop.ratio_range) == (0.5, 2.0)
     assert tuple(crop.crop_size) == (1024, 1024)
-    assert crop.get('pad_to_crop', True)
+    assert crop.get('interpolation', 'bicubic') == 'bicubic'
     flip = next(t for t in pipeline if t.type == 'RandomFlip')
     assert flip.prob == 0.5
     pre = cfg.model.data_preprocessor

@@ -38,6 +38,7 @@ from .label_maps import (
     make_lut,
 )
 from .mapillary19 import Mapillary19Dataset
+from .size_and_crop import SFRandomSizeAndCrop
 from .transforms import (
     SFCenterCropPad,
     SFColorJitter,
@@ -61,6 +62,7 @@ __all__ = [
     'SFColorJitter',
     'SFGaussianBlur',
     'SFRandomRescale',
+    'SFRandomSizeAndCrop',
     'SFResizeHeight',
     'SFScoreAtInputSize',
     'UDSDataset',

@@ -294,7 +294,7 @@ def dist_train(cfg, work, resume=False):
     cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2']
     cmd += ['--work-dir', str(work)] + (['--resume'] if resume else [])
     # the official pipeline with a crop that fits the toy images
-    crop = 'train_dataloader.dataset.dataset.pipeline.3.crop_size=(64,128)'
+    crop = 'train_dataloader.dataset.dataset.pipeline.2.crop_size=(64,128)'
     cmd += ['--cfg-options', crop]
     proc = subprocess.run(
         cmd, env=environ, capture_output=True, text=True, timeout=900

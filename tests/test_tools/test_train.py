@@ -182,7 +182,7 @@ def test_auto_scale_lr_scales_the_official_lr(toy_city, tmp_path):
             '--cfg-options',
             f'train_dataloader.dataset.cache_dir={tmp_path / "cache"}',
             'train_dataloader.dataset.tile=32',
-            f'train_dataloader.dataset.dataset.pipeline.3.crop_size={crop}',
+            f'train_dataloader.dataset.dataset.pipeline.2.crop_size={crop}',
             f'model.data_preprocessor.size={crop}',
             'norm_cfg.type=BN',
             'model.backbone.norm_cfg.type=BN',

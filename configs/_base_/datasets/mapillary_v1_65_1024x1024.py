@@ -11,8 +11,10 @@ crop_size = (1024, 1024)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='SFRandomRescale', ratio_range=(0.5, 2.0)),
-    dict(type='SFCentroidCrop', crop_size=crop_size),
+    # official RandomSizeAndCrop: U(0.5, 2.0) of the own size, pad, crop
+    dict(
+        type='SFRandomSizeAndCrop', crop_size=crop_size, ratio_range=(0.5, 2.0)
+    ),
     dict(type='RandomFlip', prob=0.5),
     dict(type='SFColorJitter'),  # official ColorJitter(0.25 x 4)
     dict(type='SFGaussianBlur'),  # official, always on
