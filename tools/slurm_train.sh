@@ -3,6 +3,9 @@
 # Usage: tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args...]
 # Environment: GPUS (total tasks, default 8), GPUS_PER_NODE (default 8),
 # CPUS_PER_TASK (default 5), SRUN_ARGS (extra srun options), PYTHON.
+# Always --resume: a requeued job (SFRequeueHook checkpoints and requeues on
+# SIGUSR1 / SIGTERM, e.g. sbatch --signal=USR1@120 --requeue) continues from
+# the work dir's latest checkpoint.
 set -euo pipefail
 PARTITION=$1
 JOB_NAME=$2
@@ -24,4 +27,4 @@ exec srun --partition="$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    "$PYTHON" -u "$DIR/train.py" "$CONFIG" --launcher slurm "$@"
+    "$PYTHON" -u "$DIR/train.py" "$CONFIG" --launcher slurm --resume "$@"

@@ -9,7 +9,8 @@ import logging
 import os
 
 from mmengine.logging import print_log
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
+from torch.distributed.elastic.multiprocessing.errors import record
 
 from sfseg.utils import (
     add_common_args,
@@ -26,7 +27,9 @@ def parse_args():
     parser.add_argument(
         '--resume',
         action='store_true',
-        help='resume from the latest checkpoint in the work dir',
+        help='resume from the latest checkpoint in the work dir when there '
+        'is one (else start, from load_from if the config sets it); '
+        'tools/dist_train.sh always passes it',
     )
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision'
@@ -42,6 +45,7 @@ def parse_args():
     return args
 
 
+@record  # torchrun's failure summary names the rank and its traceback
 def main():
     args = parse_args()
     cfg = load_runner_config(
@@ -64,6 +68,15 @@ def main():
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     cfg.resume = args.resume
+    if args.resume and cfg.get('load_from'):
+        # mmengine resumes from load_from when both are set: a fine-tuning
+        # config (load_from = pretrained weights) would restore the other
+        # run's iteration; resume only what this work dir has written.
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest is None:
+            cfg.resume = False
+        else:
+            cfg.load_from = latest
     skip_imagenet_init_when_loading(cfg)
     Runner.from_cfg(cfg).train()
 

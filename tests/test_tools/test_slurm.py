@@ -76,6 +76,7 @@ def test_slurm_train_command_line(srun):
         'configs/sfnet/x.py',
         '--launcher',
         'slurm',
+        '--resume',
         '--work-dir',
         'work_dirs/x',
         '--cfg-options',

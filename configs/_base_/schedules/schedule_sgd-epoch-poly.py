@@ -25,5 +25,6 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'),
 )
 # Exact --resume: every rank's random streams go into the checkpoint, and
-# checkpoints are written so that a kill never leaves a truncated one.
-custom_hooks = [dict(type='SFRandomStateHook')]
+# checkpoints are written so that a kill never leaves a truncated one; on
+# slurm, SIGUSR1 / SIGTERM checkpoint the current iteration and requeue.
+custom_hooks = [dict(type='SFRandomStateHook'), dict(type='SFRequeueHook')]

@@ -1,4 +1,10 @@
 from .checkpoint_hook import SFCheckpointHook
+from .requeue_hook import SFRequeueHook, TrainingStopped
 from .rng_state_hook import SFRandomStateHook
 
-__all__ = ['SFCheckpointHook', 'SFRandomStateHook']
+__all__ = [
+    'SFCheckpointHook',
+    'SFRandomStateHook',
+    'SFRequeueHook',
+    'TrainingStopped',
+]

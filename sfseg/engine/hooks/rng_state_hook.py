@@ -126,7 +126,9 @@ class SFRandomStateHook(Hook):
             last = hook.is_last_train_iter(runner)
         return every or (hook.save_last and last)
 
-    def _gather(self, runner):
+    def gather(self, runner):
+        """Capture every rank's streams for the next checkpoint (a
+        collective: all ranks call it at the same point)."""
         mine = capture(self._train_dataset(runner))
         states = all_gather_object(mine) if get_world_size() > 1 else [mine]
         self._states = states
@@ -135,11 +137,11 @@ class SFRandomStateHook(Hook):
         self, runner, batch_idx, data_batch=None, outputs=None
     ):
         if self._will_save(runner, by_epoch=False):
-            self._gather(runner)
+            self.gather(runner)
 
     def after_train_epoch(self, runner):
         if self._will_save(runner, by_epoch=True):
-            self._gather(runner)
+            self.gather(runner)
 
     def before_save_checkpoint(self, runner, checkpoint):
         if self._states is not None:
