@@ -65,6 +65,10 @@ def main():
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+            # AMP's dynamic loss scale already skips steps with inf / NaN
+            # gradients; SFOptimWrapper's guard options do not apply
+            cfg.optim_wrapper.pop('nonfinite', None)
+            cfg.optim_wrapper.pop('max_skips', None)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     cfg.resume = args.resume

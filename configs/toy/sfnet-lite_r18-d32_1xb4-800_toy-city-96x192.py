@@ -71,7 +71,7 @@ test_evaluator = val_evaluator
 
 max_iters = 800
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='SFOptimWrapper',  # a NaN / inf gradient stops training
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
 )
 param_scheduler = [

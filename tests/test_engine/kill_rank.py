@@ -39,3 +39,29 @@ class SignalRankHook(Hook):
                          outputs=None):  # fmt: skip
         if get_rank() == self.rank and runner.iter + 1 == self.at:
             os.kill(os.getpid(), getattr(signal, self.signal))
+
+
+@HOOKS.register_module()
+class NaNLossHook(Hook):
+    """Rank ``rank`` (every rank with None) turns its loss into NaN in
+    iterations ``at`` (1-based), so its gradients are NaN; under DDP the
+    all-reduce spreads them to every rank."""
+
+    def __init__(self, at=(3,), rank=None):
+        self.at, self.rank = tuple(at), rank
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        model = getattr(runner.model, 'module', runner.model)
+        model.__dict__.pop('parse_losses', None)
+        if runner.iter + 1 not in self.at:
+            return
+        if self.rank is not None and get_rank() != self.rank:
+            return
+        parse = model.parse_losses
+
+        def nan_losses(losses):
+            losses = {k: v * float('nan') if 'loss' in k else v
+                      for k, v in losses.items()}  # fmt: skip
+            return parse(losses)
+
+        model.parse_losses = nan_losses

@@ -9,7 +9,14 @@ optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
 # The official global batch; `--auto-scale-lr` scales the learning rate by
 # (GPUs x images per GPU) / base_batch_size. 8 x 4 configs set 32.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+# SFOptimWrapper: a NaN / inf gradient stops training before the step
+# (nonfinite='skip' skips such steps instead, max_skips in a row)
+optim_wrapper = dict(
+    type='SFOptimWrapper',
+    optimizer=optimizer,
+    clip_grad=None,
+    nonfinite='stop',
+)
 param_scheduler = [
     dict(type='SFEpochPolyLR', iters_per_epoch=186, max_epochs=300)
 ]

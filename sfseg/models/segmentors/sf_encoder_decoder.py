@@ -25,6 +25,19 @@ class SFEncoderDecoder(EncoderDecoder):
         super().__init__(**kwargs)
         self.check_head_inputs(probe_size)
 
+    def parse_losses(self, losses):
+        """mmengine's, plus the loss terms kept in the message hub so that
+        ``SFOptimWrapper``'s non-finite guard can name them."""
+        from mmengine.logging import MessageHub
+
+        loss, log_vars = super().parse_losses(losses)
+        # tensors, read only when the guard reports (no device sync here)
+        terms = {k: v.detach() for k, v in log_vars.items() if 'loss' in k}
+        MessageHub.get_current_instance().update_info(
+            'sfseg_loss_terms', terms
+        )
+        return loss, log_vars
+
     @torch.no_grad()
     def check_head_inputs(self, probe_size=(64, 64)):
         """Raise ValueError naming the head and the mismatch, if any."""

@@ -1,0 +1,3 @@
+from .nonfinite_guard import NonFiniteGradientError, SFOptimWrapper
+
+__all__ = ['NonFiniteGradientError', 'SFOptimWrapper']
