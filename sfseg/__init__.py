@@ -33,5 +33,8 @@ patch_checkpoint_loading()
 patch_cpu_distributed()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from .engine.resume import patch_resume  # noqa: E402
+
+patch_resume()
 
 __all__ = ['__version__', 'version_info']

@@ -9,9 +9,10 @@ import logging
 import os
 
 from mmengine.logging import print_log
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
+from sfseg.engine.resume import find_verified_checkpoint
 from sfseg.utils import (
     add_common_args,
     enable_auto_scale_lr,
@@ -76,7 +77,7 @@ def main():
         # mmengine resumes from load_from when both are set: a fine-tuning
         # config (load_from = pretrained weights) would restore the other
         # run's iteration; resume only what this work dir has written.
-        latest = find_latest_checkpoint(cfg.work_dir)
+        latest = find_verified_checkpoint(cfg.work_dir)
         if latest is None:
             cfg.resume = False
         else:

@@ -163,11 +163,11 @@ def skip_imagenet_init_when_loading(cfg):
     checkpoint anyway (``load_from``, or ``--resume`` with a checkpoint in
     the work dir): mmengine's Runner initialises before it loads, and a
     resumed or fine-tuned run should not need the ImageNet file."""
-    from mmengine.runner import find_latest_checkpoint
+    from sfseg.engine.resume import find_verified_checkpoint
 
     source = cfg.get('load_from')
     if not source and cfg.get('resume'):
-        source = find_latest_checkpoint(cfg.work_dir)
+        source = find_verified_checkpoint(cfg.work_dir)
     if not source:
         return []
     skipped = []

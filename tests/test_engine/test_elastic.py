@@ -126,16 +126,19 @@ printf '%s\\n' "$@" > "$SCONTROL_RECORD"
 """
 
 
-def train(cfg, work, root, env, resume=False):
+def train(cfg, work, root, env, resume=False, every=100, iters=6, pre=None):
+    """tools/train.py on one process; ``pre`` runs in the child first."""
     cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), str(cfg)]
     cmd += ['--work-dir', str(work)] + (['--resume'] if resume else [])
-    opts = options(root, checkpoint_every=100)
+    opts = options(root, checkpoint_every=every)
+    opts[opts.index('train_cfg.max_iters=6')] = f'train_cfg.max_iters={iters}'
     proc = subprocess.run(
         cmd + ['--cfg-options'] + opts,
         env=env,
         capture_output=True,
         text=True,
         timeout=900,
+        preexec_fn=pre,
     )
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -222,7 +222,7 @@ def test_from_scratch_option_and_checkpoint_runs_skip_it(tmp_path):
     cfg.resume = True  # nothing to resume yet: ImageNet it is
     assert skip_imagenet_init_when_loading(cfg) == []
     assert cfg.model.backbone.init_cfg is not None
-    (tmp_path / 'iter_8.pth').write_bytes(b'')
+    torch.save({'meta': {'iter': 8}}, tmp_path / 'iter_8.pth')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_8.pth'))
     assert skip_imagenet_init_when_loading(cfg) == ['model.backbone']
     assert cfg.model.backbone.init_cfg is None

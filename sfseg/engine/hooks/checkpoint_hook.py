@@ -22,6 +22,8 @@ from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmseg.registry import HOOKS
 
+from sfseg.utils.user_errors import SFSegUserError
+
 PARTIAL = '.{}.partial'
 
 
@@ -46,6 +48,10 @@ def write_text_atomic(path, text):
     with open(tmp, 'w') as f:
         f.write(text)
     replace_file(tmp, path)
+
+
+class CheckpointSaveError(SFSegUserError, OSError):
+    """A checkpoint could not be written (disk full, permissions)."""
 
 
 @HOOKS.register_module()
@@ -80,24 +86,46 @@ class SFCheckpointHook(CheckpointHook):
         self.last_ckpt = osp.join(self.out_dir, name)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         partial = PARTIAL.format(name)
-        runner.save_checkpoint(
-            self.out_dir,
-            partial,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args,
-        )
-        if not is_main_process():
-            return
-        replace_file(osp.join(self.out_dir, partial), self.last_ckpt)
+        try:
+            runner.save_checkpoint(
+                self.out_dir,
+                partial,
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args,
+            )
+            if not is_main_process():
+                return
+            replace_file(osp.join(self.out_dir, partial), self.last_ckpt)
+        except (OSError, RuntimeError) as err:  # disk full, permissions
+            self._failed(runner, partial, err)
+        # relative to the work dir, so a moved work dir still resumes
+        pointed = self.last_ckpt
+        if osp.dirname(osp.abspath(pointed)) == osp.abspath(runner.work_dir):
+            pointed = osp.basename(pointed)
         write_text_atomic(
-            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt
+            osp.join(runner.work_dir, 'last_checkpoint'), pointed
         )
         if outdated is not None:
             old = osp.join(self.out_dir, self.filename_tmpl.format(outdated))
             if osp.isfile(old):
                 os.remove(old)
+
+    def _failed(self, runner, partial, err):
+        """A save that failed leaves no partial file and ``last_checkpoint``
+        on the previous, complete one; training stops naming the file."""
+        tmp = osp.join(self.out_dir, partial)
+        if osp.exists(tmp):
+            os.remove(tmp)
+        code = getattr(err, 'errno', None)
+        reason = f'{os.strerror(code)} (errno {code})' if code else str(err)
+        previous = osp.join(runner.work_dir, 'last_checkpoint')
+        raise CheckpointSaveError(
+            f'cannot write checkpoint {self.last_ckpt}: {reason}; '
+            f'{previous} still names the last complete checkpoint, so '
+            '--resume continues from it once there is room'
+        ) from err
