@@ -6,6 +6,9 @@
 Images: ``OUT/vis/<stem>.png`` (colour overlay) and
 ``OUT/pred/<stem>_pred.png`` (class index per pixel), named after each
 input; folders are walked recursively and their sub-folders mirrored.
+Outputs are written under a temporary name and renamed, so a killed run
+leaves no truncated file; ``--skip-existing`` continues a half-done
+folder.
 In a folder a broken or too small image is reported and skipped
 (``--no-skip-bad`` stops instead); the run ends with a summary, and the
 exit status is 1 if anything was skipped. Class names are written on
@@ -69,6 +72,7 @@ class Report:
     frame_times: list = field(default_factory=list)  # model s per frame
     precision: str = 'fp32'
     backend: str = 'pytorch'
+    existing: int = 0  # --skip-existing: inputs whose outputs were there
     layouts: dict = field(default_factory=dict)  # the layout tuner's choices
 
     @property
@@ -176,10 +180,38 @@ def draw_overlay(visualizer, img, labels, name, with_labels=True):
     return visualizer.get_image()
 
 
+PARTIAL = '.{}.partial'
+
+
 def _write_png(path, array):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, array):
-        raise OSError(f'cannot write {path}')
+    """Encode, write under a temporary name, rename: a killed run never
+    leaves a truncated PNG under the output's name."""
+    folder, name = osp.split(path)
+    os.makedirs(folder, exist_ok=True)
+    ok, data = cv2.imencode('.png', array)
+    if not ok:
+        raise OSError(f'cannot encode {path}')
+    tmp = osp.join(folder, PARTIAL.format(name))
+    with open(tmp, 'wb') as f:
+        f.write(data.tobytes())
+    os.replace(tmp, path)
+
+
+def _outputs(out_dir, stem):
+    return (
+        osp.join(out_dir, 'vis', stem + '.png'),
+        osp.join(out_dir, 'pred', stem + '_pred.png'),
+    )
+
+
+def _remove_partials(out_dir):
+    """Temporary files of a run killed while writing."""
+    for sub in ('vis', 'pred'):
+        folder = osp.join(out_dir, sub)
+        for root, _, files in os.walk(folder):
+            for name in files:
+                if name.startswith('.') and name.endswith('.partial'):
+                    os.remove(osp.join(root, name))
 
 
 def _prepare_visualizer(inferencer, opacity):
@@ -189,10 +221,27 @@ def _prepare_visualizer(inferencer, opacity):
     return visualizer
 
 
-def segment_images(inferencer, path, out_dir, opacity, skip_bad, max_size):
+def segment_images(
+    inferencer,
+    path,
+    out_dir,
+    opacity,
+    skip_bad,
+    max_size,
+    skip_existing=False,
+):
     """Overlays and label maps for an image or a folder (see module)."""
     report = Report('images')
     images = list_images(path, exclude=out_dir)
+    _remove_partials(out_dir)
+    if skip_existing:
+        todo = [
+            (file, stem)
+            for file, stem in images
+            if not all(osp.isfile(p) for p in _outputs(out_dir, stem))
+        ]
+        report.existing = len(images) - len(todo)
+        images = todo
     visualizer = _prepare_visualizer(inferencer, opacity)
     progress = ProgressBar(len(images)) if len(images) > 1 else None
     for file, stem in images:
@@ -207,10 +256,9 @@ def segment_images(inferencer, path, out_dir, opacity, skip_bad, max_size):
         else:
             labels = predict_labels(inferencer, img, max_size)
             overlay = draw_overlay(visualizer, img, labels, stem)
-            _write_png(
-                osp.join(out_dir, 'vis', stem + '.png'), overlay[..., ::-1]
-            )
-            _write_png(osp.join(out_dir, 'pred', stem + '_pred.png'), labels)
+            vis, pred = _outputs(out_dir, stem)
+            _write_png(pred, labels)
+            _write_png(vis, overlay[..., ::-1])  # last: marks the image done
             report.done.append(file)
             peak = peak_memory_bytes()
             if peak > report.peak_bytes:
@@ -281,6 +329,7 @@ def segment(
     precision='auto',
     backend='pytorch',
     calib=None,
+    skip_existing=False,
 ):
     """Segment ``path``; return a :class:`Report`.
 
@@ -311,7 +360,13 @@ def segment(
         if skip_bad is None:
             skip_bad = osp.isdir(path)
         report = segment_images(
-            inferencer, path, out_dir, opacity, skip_bad, max_size
+            inferencer,
+            path,
+            out_dir,
+            opacity,
+            skip_bad,
+            max_size,
+            skip_existing,
         )
     report.precision = inferencer.precision
     report.backend = inferencer.backend
@@ -340,10 +395,12 @@ def summary(report, out_dir):
                 f'{report.tuning_frames}, which tune the layout)'
             )
     else:
+        kept = f' ({report.existing} already done)' if report.existing else ''
         lines = [
-            f'{len(report.done)} images segmented, {len(report.skipped)} '
-            f'skipped; overlays in {osp.join(out_dir, "vis")}, label maps '
-            f'in {osp.join(out_dir, "pred")}'
+            f'{len(report.done)} images segmented{kept}, '
+            f'{len(report.skipped)} skipped; overlays in '
+            f'{osp.join(out_dir, "vis")}, label maps in '
+            f'{osp.join(out_dir, "pred")}'
         ]
         lines += [
             'skipped ' + (why if why.startswith(file) else f'{file}: {why}')
@@ -408,6 +465,13 @@ def main(argv=None):
         help='image or folder to calibrate int8 on (default: the input)',
     )
     parser.add_argument(
+        '--skip-existing',
+        action='store_true',
+        help='continue a half-done folder: images whose overlay and label '
+        'map exist are not segmented again (outputs are written under a '
+        'temporary name and renamed, so existing ones are complete)',
+    )
+    parser.add_argument(
         '--fast',
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -428,6 +492,7 @@ def main(argv=None):
         precision=args.precision,
         backend=args.backend,
         calib=args.calib,
+        skip_existing=args.skip_existing,
     )
     print('\n' + '\n'.join(summary(report, args.out_dir)))
     return 1 if report.skipped else 0

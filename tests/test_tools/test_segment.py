@@ -296,3 +296,49 @@ def test_bf16_labels_agree_with_fp32(toy_city, weights, tmp_path):
         same += int((a == b).sum())
         total += a.size
     assert same / total > 0.99
+
+
+def test_killed_run_continues_with_skip_existing(toy_city, weights, tmp_path):
+    """SIGKILL half-way through a 20-image folder, rerun with
+    --skip-existing: every output decodes, one pair per input, no
+    temporary file left, the images done before are not redone."""
+    import signal
+    import subprocess
+    import time
+
+    folder = tmp_path / 'in'
+    folder.mkdir()
+    src = toy_images(toy_city)
+    for i in range(20):
+        shutil.copy(src[i % len(src)], folder / f'{i:02d}.png')
+    out = tmp_path / 'out'
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'segment.py'), str(folder)]
+    cmd += [CFG, weights, '--out-dir', str(out), '--max-size', '0']
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        done = list((out / 'vis').glob('*.png')) if out.exists() else []
+        if len(done) >= 6:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.stat().st_mtime_ns for p in (out / 'vis').iterdir()
+              if not p.name.startswith('.')}  # fmt: skip
+    assert 6 <= len(before) < 20
+    code = main(
+        [str(folder), CFG, weights, '--out-dir', str(out)]
+        + ['--max-size', '0', '--skip-existing']
+    )
+    assert code == 0
+    vis = sorted((out / 'vis').iterdir())
+    pred = sorted((out / 'pred').iterdir())
+    assert [p.name for p in vis] == [f'{i:02d}.png' for i in range(20)]
+    assert len(pred) == 20
+    for path in vis + pred:
+        assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is not None, path
+    for name, mtime in before.items():  # not segmented again
+        assert (out / 'vis' / name).stat().st_mtime_ns == mtime
