@@ -8,7 +8,8 @@ Images: ``OUT/vis/<stem>.png`` (colour overlay) and
 input; folders are walked recursively and their sub-folders mirrored.
 Outputs are written under a temporary name and renamed, so a killed run
 leaves no truncated file; ``--skip-existing`` continues a half-done
-folder.
+folder. Images over ``--max-pixels`` are refused from their header,
+before decoding.
 In a folder a broken or too small image is reported and skipped
 (``--no-skip-bad`` stops instead); the run ends with a summary, and the
 exit status is 1 if anything was skipped. Class names are written on
@@ -54,6 +55,8 @@ from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 DEFAULT_MAX_SIZE = 4096
+# refused from the header, before decoding (Pillow itself refuses 179 MP)
+DEFAULT_MAX_PIXELS = 100_000_000
 CALIB_IMAGES = 8
 LABELS_MAX_PIXELS = 2048 * 2048
 
@@ -229,6 +232,7 @@ def segment_images(
     skip_bad,
     max_size,
     skip_existing=False,
+    max_pixels=DEFAULT_MAX_PIXELS,
 ):
     """Overlays and label maps for an image or a folder (see module)."""
     report = Report('images')
@@ -247,7 +251,7 @@ def segment_images(
     for file, stem in images:
         reset_peak_memory()
         try:
-            img = read_image(file)
+            img = read_image(file, max_pixels)
             check_min_size(img, file)
         except InputImageError as err:
             if not skip_bad:
@@ -330,6 +334,7 @@ def segment(
     backend='pytorch',
     calib=None,
     skip_existing=False,
+    max_pixels=DEFAULT_MAX_PIXELS,
 ):
     """Segment ``path``; return a :class:`Report`.
 
@@ -367,6 +372,7 @@ def segment(
             skip_bad,
             max_size,
             skip_existing,
+            max_pixels,
         )
     report.precision = inferencer.precision
     report.backend = inferencer.backend
@@ -465,6 +471,13 @@ def main(argv=None):
         help='image or folder to calibrate int8 on (default: the input)',
     )
     parser.add_argument(
+        '--max-pixels',
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help='refuse images with more pixels, read from the file header '
+        f'before decoding (default {DEFAULT_MAX_PIXELS:,}; 0: no limit)',
+    )
+    parser.add_argument(
         '--skip-existing',
         action='store_true',
         help='continue a half-done folder: images whose overlay and label '
@@ -493,6 +506,7 @@ def main(argv=None):
         backend=args.backend,
         calib=args.calib,
         skip_existing=args.skip_existing,
+        max_pixels=args.max_pixels,
     )
     print('\n' + '\n'.join(summary(report, args.out_dir)))
     return 1 if report.skipped else 0

@@ -19,12 +19,23 @@ class InputImageError(SFSegUserError, ValueError):
     """An input image cannot be segmented; the message names the file."""
 
 
-def read_image(path):
+def read_image(path, max_pixels=None):
     """``H x W x 3`` BGR uint8 of ``path``, as mmseg's
     ``LoadImageFromFile`` decodes it (OpenCV), after a full decode check.
+
+    ``max_pixels`` refuses larger images from the size in the file's
+    header, before anything is decoded.
     """
     try:
         with Image.open(path) as img:
+            width, height = img.size  # the header only
+            if max_pixels and width * height > max_pixels:
+                raise InputImageError(
+                    f'{path}: {width}x{height} is '
+                    f'{width * height / 1e6:.1f} megapixels, over the limit '
+                    f'of {max_pixels / 1e6:.1f} (--max-pixels; 0 lifts it); '
+                    'not decoded'
+                )
             img.load()  # decodes every byte: truncated files raise here
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise InputImageError(f'{path}: unreadable image ({err})') from None

@@ -342,3 +342,23 @@ def test_killed_run_continues_with_skip_existing(toy_city, weights, tmp_path):
         assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED) is not None, path
     for name, mtime in before.items():  # not segmented again
         assert (out / 'vis' / name).stat().st_mtime_ns == mtime
+
+
+def test_pixel_limit_refuses_from_the_header(weights, tmp_path, monkeypatch):
+    from PIL import Image
+
+    path = tmp_path / 'big.png'
+    Image.new('RGB', (5000, 2000), (90, 60, 30)).save(path)  # 10 MP
+    decoded = []
+    load = Image.Image.load
+    monkeypatch.setattr(
+        Image.Image, 'load', lambda self: decoded.append(1) or load(self)
+    )
+    with pytest.raises(InputImageError) as err:
+        segment(str(path), CFG, weights, str(tmp_path / 'o'),
+                max_pixels=5_000_000)  # fmt: skip
+    msg = str(err.value)
+    assert f'{path}: 5000x2000 is 10.0 megapixels' in msg
+    assert 'over the limit of 5.0 (--max-pixels' in msg
+    assert not decoded  # refused from the header
+    assert not (tmp_path / 'o' / 'vis').exists()
