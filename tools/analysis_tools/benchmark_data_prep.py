@@ -300,22 +300,13 @@ def main(argv=None):
         '--official-root', help='a clone of lxtGH/SFSegNets (pipeline)'
     )
     args = parser.parse_args(argv)
-    import platform
-
     from mmengine.registry import init_default_scope
 
     import sfseg  # noqa: F401  (registers the transforms)
+    from sfseg.utils.cpu_info import describe
 
     init_default_scope('mmseg')
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(
-                ln.split(':', 1)[1].strip() for ln in f if 'model name' in ln
-            )
-    except (OSError, StopIteration):
-        pass
-    print(f'CPU: {cpu}, {os.cpu_count()} cores')
+    print(f'CPU: {describe()}, {os.cpu_count()} cores')
     work = tempfile.mkdtemp(prefix='sfseg_data_prep_')
     try:
         h, w = args.size

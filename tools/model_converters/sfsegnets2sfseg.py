@@ -39,10 +39,7 @@ from sfseg.models.utils.official_keys import (
     detect_backbone,
     detect_family,
     map_backbone_key,
-)
-from sfseg.utils.checkpoint import (
-    UntrustedCheckpointError,
-    load_checkpoint_file,
+    read_official_checkpoint,
 )
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -144,29 +141,7 @@ def dataset_meta(num_classes):
 def load_official(path):
     if not osp.isfile(path):
         raise ConversionError(f'input not found: {path}')
-    try:
-        ckpt = load_checkpoint_file(path, map_location='cpu')
-    except UntrustedCheckpointError as err:
-        raise ConversionError(str(err)) from None
-    except Exception as err:  # truncated / not a torch file
-        raise ConversionError(
-            f'cannot read {path} as a PyTorch checkpoint '
-            f'({type(err).__name__}: {err})'
-        ) from err
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if (
-        not isinstance(state, dict)
-        or not state
-        or not all(torch.is_tensor(v) for v in state.values())
-    ):
-        raise ConversionError(
-            f'{path} holds no state_dict of tensors (top-level type '
-            f'{type(ckpt).__name__})'
-        )
-    state = {
-        (k[len('module.') :] if k.startswith('module.') else k): v
-        for k, v in state.items()
-    }
+    ckpt, state = read_official_checkpoint(path)
     # numpy scalars (the official mean_iu) become Python numbers, so the
     # output holds only tensors and plain values.
     extra = {

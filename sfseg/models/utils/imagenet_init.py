@@ -21,18 +21,19 @@ aliases) are dropped, by their exact names.
 import os
 import os.path as osp
 
-import torch
 from mmengine.logging import print_log
 from mmengine.model.weight_init import update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
 
-from sfseg.utils.checkpoint import (
-    UntrustedCheckpointError,
-    load_checkpoint_file,
-)
 from sfseg.utils.user_errors import SFSegUserError
 
-from .official_keys import BACKBONES, detect_backbone, map_backbone_key
+from .official_keys import (
+    BACKBONES,
+    ConversionError,
+    detect_backbone,
+    map_backbone_key,
+    read_official_checkpoint,
+)
 
 PRETRAINED_ENV = 'SFSEG_PRETRAINED_DIR'
 DEFAULT_DIR = 'pretrained'
@@ -52,7 +53,7 @@ SHOWN_KEYS = 10
 _COUNTER = 'num_batches_tracked'
 
 
-class PretrainedInitError(SFSegUserError, RuntimeError):
+class PretrainedInitError(ConversionError, RuntimeError):
     """The ImageNet file is missing, unreadable or of another backbone."""
 
 
@@ -98,43 +99,6 @@ def _missing_file_error(path, name):
         'it), or train from scratch on purpose with '
         f'{FROM_SCRATCH}'
     )
-
-
-def read_official_state(path):
-    """The tensors of an official ImageNet file (``state_dict`` wrapper and
-    ``module.`` prefixes removed); errors name the file."""
-    with open(path, 'rb') as f:
-        head = f.read(4)
-    # torch.save writes a zip archive, or (before torch 1.6) a pickle
-    if not (head.startswith(b'PK') or head[:1] == b'\x80'):
-        raise PretrainedInitError(
-            f'cannot read {path} as a PyTorch checkpoint: neither a zip '
-            f'archive nor a pickle (it starts with {head!r}); download it '
-            'again'
-        )
-    try:
-        ckpt = load_checkpoint_file(path, map_location='cpu')
-    except UntrustedCheckpointError as err:  # its message names the file
-        raise PretrainedInitError(str(err)) from None
-    except Exception as err:  # truncated, ...
-        raise PretrainedInitError(
-            f'cannot read {path} as a PyTorch checkpoint '
-            f'({type(err).__name__}: {err}); download it again'
-        ) from None
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if (
-        not isinstance(state, dict)
-        or not state
-        or not all(torch.is_tensor(v) for v in state.values())
-    ):
-        raise PretrainedInitError(
-            f'{path} holds no state dict of tensors (top level: '
-            f'{type(ckpt).__name__}); is it an ImageNet checkpoint?'
-        )
-    return {
-        (k[len('module.') :] if k.startswith('module.') else k): v
-        for k, v in state.items()
-    }
 
 
 def _listed(title, items):
@@ -223,7 +187,7 @@ class SFImageNetInit:
         name, path = self.path_for(module)
         if not osp.isfile(path):
             raise _missing_file_error(path, name)
-        state = read_official_state(path)
+        _, state = read_official_checkpoint(path, PretrainedInitError)
         expected = module.state_dict()
         mapped, dropped, filled = map_official_state(
             state, name, expected, path

@@ -4,13 +4,20 @@ The official models (lxtGH/SFSegNets) and their ImageNet backbones use the
 layouts of the official ``network/*.py`` files; sfseg's modules use
 mmseg's. These maps are used by the ImageNet initialiser
 (:mod:`sfseg.models.utils.imagenet_init`) and by
-``tools/model_converters/sfsegnets2sfseg.py``. Only the exact names of
-tensors the official models never run are dropped, so anything else keeps
-a key that a strict check reports by name.
+``tools/model_converters/sfsegnets2sfseg.py``, which read the files with
+:func:`read_official_checkpoint`. Only the exact names of tensors the
+official models never run are dropped, so anything else keeps a key that
+a strict check reports by name.
 """
 
 import re
 
+import torch
+
+from sfseg.utils.checkpoint import (
+    UntrustedCheckpointError,
+    load_checkpoint_file,
+)
 from sfseg.utils.user_errors import SFSegUserError
 
 # ImageNet backbone -> the model family whose config defines that backbone.
@@ -27,7 +34,46 @@ STDC_LAYERS = {'stdc1': (2, 2, 2), 'stdc2': (4, 5, 3)}
 
 
 class ConversionError(SFSegUserError, ValueError):
-    """Official keys that cannot be mapped; nothing is written."""
+    """Official keys or files that cannot be used; nothing is written."""
+
+
+def read_official_checkpoint(path, error=ConversionError):
+    """``(checkpoint, tensors)`` of an official file (the ``state_dict``
+    wrapper and DataParallel's ``module.`` prefixes removed), read with the
+    weights-only allowlist; ``error`` (a :class:`ConversionError`) names
+    the file for anything else."""
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    # torch.save writes a zip archive, or (before torch 1.6) a pickle
+    if not (head.startswith(b'PK') or head[:1] == b'\x80'):
+        raise error(
+            f'cannot read {path} as a PyTorch checkpoint: neither a zip '
+            f'archive nor a pickle (it starts with {head!r}); download it '
+            'again'
+        )
+    try:
+        ckpt = load_checkpoint_file(path, map_location='cpu')
+    except UntrustedCheckpointError as err:  # its message names the file
+        raise error(str(err)) from None
+    except Exception as err:  # truncated, ...
+        raise error(
+            f'cannot read {path} as a PyTorch checkpoint '
+            f'({type(err).__name__}: {err})'
+        ) from None
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if (
+        not isinstance(state, dict)
+        or not state
+        or not all(torch.is_tensor(v) for v in state.values())
+    ):
+        raise error(
+            f'{path} holds no state_dict of tensors (top level: '
+            f'{type(ckpt).__name__})'
+        )
+    return ckpt, {
+        (k[len('module.') :] if k.startswith('module.') else k): v
+        for k, v in state.items()
+    }
 
 
 def stdc_stage_of(index, layers):
