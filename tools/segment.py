@@ -9,7 +9,9 @@ input; folders are walked recursively and their sub-folders mirrored.
 Outputs are written under a temporary name and renamed, so a killed run
 leaves no truncated file; ``--skip-existing`` continues a half-done
 folder. Images over ``--max-pixels`` are refused from their header,
-before decoding.
+before decoding, or with ``--oversize shrink`` read at that size (a JPEG
+decoded at 1/2, 1/4 or 1/8 by its decoder, never at full size) and their
+outputs written at it.
 In a folder a broken or too small image is reported and skipped
 (``--no-skip-bad`` stops instead); the run ends with a summary, and the
 exit status is 1 if anything was skipped. Class names are written on
@@ -40,6 +42,7 @@ from mmseg.structures import SegDataSample
 
 from sfseg.apis import (
     BACKENDS,
+    OVERSIZE,
     PRECISIONS,
     InputImageError,
     SFSegInferencer,
@@ -233,6 +236,7 @@ def segment_images(
     max_size,
     skip_existing=False,
     max_pixels=DEFAULT_MAX_PIXELS,
+    oversize='refuse',
 ):
     """Overlays and label maps for an image or a folder (see module)."""
     report = Report('images')
@@ -251,7 +255,7 @@ def segment_images(
     for file, stem in images:
         reset_peak_memory()
         try:
-            img = read_image(file, max_pixels)
+            img = read_image(file, max_pixels, oversize)
             check_min_size(img, file)
         except InputImageError as err:
             if not skip_bad:
@@ -335,6 +339,7 @@ def segment(
     calib=None,
     skip_existing=False,
     max_pixels=DEFAULT_MAX_PIXELS,
+    oversize='refuse',
 ):
     """Segment ``path``; return a :class:`Report`.
 
@@ -373,6 +378,7 @@ def segment(
             max_size,
             skip_existing,
             max_pixels,
+            oversize,
         )
     report.precision = inferencer.precision
     report.backend = inferencer.backend
@@ -478,6 +484,14 @@ def main(argv=None):
         f'before decoding (default {DEFAULT_MAX_PIXELS:,}; 0: no limit)',
     )
     parser.add_argument(
+        '--oversize',
+        choices=OVERSIZE,
+        default='refuse',
+        help='images over --max-pixels: refuse them, or shrink them to it '
+        'while decoding (JPEG: by the decoder, at 1/2, 1/4 or 1/8) and '
+        'write their outputs at that size',
+    )
+    parser.add_argument(
         '--skip-existing',
         action='store_true',
         help='continue a half-done folder: images whose overlay and label '
@@ -507,6 +521,7 @@ def main(argv=None):
         calib=args.calib,
         skip_existing=args.skip_existing,
         max_pixels=args.max_pixels,
+        oversize=args.oversize,
     )
     print('\n' + '\n'.join(summary(report, args.out_dir)))
     return 1 if report.skipped else 0

@@ -2,6 +2,8 @@
 
 Same command line as mmseg's ``tools/train.py``; ``sfseg`` is imported so
 its modules are registered even when the config has no custom_imports.
+The training set is wrapped in ``SFSampleGuard`` (options: the config's
+``sample_guard`` dict, e.g. ``--cfg-options sample_guard.on_bad=skip``).
 """
 
 import argparse
@@ -17,6 +19,7 @@ from sfseg.utils import (
     add_common_args,
     enable_auto_scale_lr,
     exit_on_user_error,
+    guard_training_samples,
     load_runner_config,
     skip_imagenet_init_when_loading,
 )
@@ -83,6 +86,7 @@ def main():
         else:
             cfg.load_from = latest
     skip_imagenet_init_when_loading(cfg)
+    guard_training_samples(cfg)
     Runner.from_cfg(cfg).train()
 
 

@@ -66,7 +66,7 @@ val_dataloader = dict(
     ),
 )
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+val_evaluator = dict(type='SFIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 max_iters = 800
@@ -74,6 +74,9 @@ optim_wrapper = dict(
     type='SFOptimWrapper',  # a NaN / inf gradient stops training
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4),
 )
+# tools/train.py wraps the training set in SFSampleGuard (bad samples
+# named, or replaced with on_bad='skip')
+sample_guard = dict(on_bad='raise', max_bad=20)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, begin=0, end=50, by_epoch=False),
     dict(

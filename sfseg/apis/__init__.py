@@ -4,6 +4,7 @@ so that importing the models does not pull in mmseg's inferencer)."""
 from .inference import SFSegInferencer, dataset_meta_of, init_model
 from .input_images import (
     MIN_SIDE,
+    OVERSIZE,
     InputImageError,
     check_min_size,
     fit_max_size,
@@ -34,5 +35,6 @@ __all__ = [
     'dataset_meta_of',
     'fit_max_size',
     'init_model',
+    'OVERSIZE',
     'read_image',
 ]

@@ -5,6 +5,7 @@ from .checks import (
     check_data_list,
     check_layout,
     full_init_checked,
+    out_of_range_ids,
 )
 from .class_uniform import (
     ClassUniformDataset,
@@ -38,6 +39,7 @@ from .label_maps import (
     make_lut,
 )
 from .mapillary19 import Mapillary19Dataset
+from .sample_guard import BadSampleError, SFSampleGuard, guard_pipelines
 from .size_and_crop import SFRandomSizeAndCrop
 from .transforms import (
     SFCenterCropPad,
@@ -50,6 +52,7 @@ from .transforms import (
 from .uds import UDSDataset
 
 __all__ = [
+    'BadSampleError',
     'CamVidDataset',
     'CheckedSegDatasetMixin',
     'ClassUniformDataset',
@@ -63,6 +66,7 @@ __all__ = [
     'SFGaussianBlur',
     'SFRandomRescale',
     'SFRandomSizeAndCrop',
+    'SFSampleGuard',
     'SFResizeHeight',
     'SFScoreAtInputSize',
     'UDSDataset',
@@ -85,9 +89,11 @@ __all__ = [
     'converter_main',
     'format_report',
     'full_init_checked',
+    'guard_pipelines',
     'image_size',
     'is_within',
     'make_lut',
+    'out_of_range_ids',
     'prepare_output',
     'run_tasks',
 ]

@@ -1,3 +1,4 @@
+from .iou_metric import SFIoUMetric
 from .uds_metric import UDSIoUMetric
 
-__all__ = ['UDSIoUMetric']
+__all__ = ['SFIoUMetric', 'UDSIoUMetric']

@@ -6,9 +6,11 @@ from mmengine.logging import MMLogger, print_log
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 
+from .iou_metric import SFIoUMetric
+
 
 @METRICS.register_module()
-class UDSIoUMetric(IoUMetric):
+class UDSIoUMetric(SFIoUMetric):
     """``IoUMetric`` that also reports every source domain separately.
 
     Each sample's ``source`` meta key (set by :class:`UDSDataset`) selects
@@ -17,28 +19,22 @@ class UDSIoUMetric(IoUMetric):
     for every source, e.g. ``mIoU.cityscapes``.
     """
 
-    def process(self, data_batch, data_samples):
-        before = len(self.results)
-        super().process(data_batch, data_samples)
-        for offset, sample in enumerate(data_samples):
-            source = sample.get('source', 'unknown')
-            self.results[before + offset] = (
-                *self.results[before + offset],
-                source,
-            )
+    def sample_info(self, sample):
+        return dict(source=sample.get('source', 'unknown'))
 
     def compute_metrics(self, results):
         logger = MMLogger.get_current_instance()
         by_source = OrderedDict()
-        for *stats, source in results:
-            by_source.setdefault(source, []).append(tuple(stats))
+        for result in results:
+            by_source.setdefault(result[4]['source'], []).append(result)
         print_log('overall (all sources):', logger)
         metrics = super().compute_metrics(
             [r for rs in by_source.values() for r in rs]
         )
         for source, items in by_source.items():
             print_log(f'source {source} ({len(items)} images):', logger)
-            for key, value in super().compute_metrics(items).items():
+            part = IoUMetric.compute_metrics(self, [r[:4] for r in items])
+            for key, value in part.items():
                 metrics[f'{key}.{source}'] = value
         summary = ', '.join(
             f'{s}: {metrics[f"mIoU.{s}"]:.2f}' for s in by_source

@@ -185,6 +185,21 @@ def skip_imagenet_init_when_loading(cfg):
     return skipped
 
 
+def guard_training_samples(cfg):
+    """Wrap the training set of ``cfg`` in ``SFSampleGuard`` (bad samples
+    named with their files and index, or replaced; see
+    :mod:`sfseg.datasets.sample_guard`) with the options of the config's
+    ``sample_guard`` dict and ``randomness.seed`` as the replacements'
+    seed. Nothing changes when the config already wraps it."""
+    loader = cfg.get('train_dataloader') or {}
+    dataset = loader.get('dataset')
+    if not dataset or dataset.get('type') == 'SFSampleGuard':
+        return
+    options = dict(cfg.get('sample_guard') or {})
+    options.setdefault('seed', (cfg.get('randomness') or {}).get('seed'))
+    loader['dataset'] = dict(type='SFSampleGuard', dataset=dataset, **options)
+
+
 def add_common_args(parser):
     """Arguments both tools take (mmseg's names, so mim can pass them)."""
     from mmengine.config import DictAction

@@ -11,7 +11,7 @@ import signal
 
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmseg.registry import HOOKS
+from mmseg.registry import DATASETS, HOOKS
 
 
 @HOOKS.register_module()
@@ -65,3 +65,29 @@ class NaNLossHook(Hook):
             return parse(losses)
 
         model.parse_losses = nan_losses
+
+
+@DATASETS.register_module()
+class GarbleAfterInit:
+    """Wraps a dataset; once its list is loaded (``full_init``, before any
+    sample is read), overwrites the image of sample ``index`` with garbage
+    bytes, as a file that breaks during training."""
+
+    def __init__(self, dataset, index):
+        self.dataset, self.index = DATASETS.build(dataset), index
+
+    @property
+    def metainfo(self):
+        return self.dataset.metainfo
+
+    def full_init(self):
+        self.dataset.full_init()
+        path = self.dataset.get_data_info(self.index)['img_path']
+        with open(path, 'wb') as f:
+            f.write(b'garbage, not an image' * 50)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, idx):
+        return self.dataset[idx]

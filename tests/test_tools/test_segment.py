@@ -362,3 +362,32 @@ def test_pixel_limit_refuses_from_the_header(weights, tmp_path, monkeypatch):
     assert 'over the limit of 5.0 (--max-pixels' in msg
     assert not decoded  # refused from the header
     assert not (tmp_path / 'o' / 'vis').exists()
+
+
+def test_oversize_shrink_decodes_a_jpeg_smaller(
+    weights, tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    path = tmp_path / 'big.jpg'
+    gradient = np.linspace(0, 255, 5000, dtype=np.uint8)
+    img = np.stack([np.tile(gradient, (2000, 1))] * 3, axis=-1)
+    Image.fromarray(img).save(path, quality=90)  # 10 MP
+    loaded = []
+    load = Image.Image.load
+    monkeypatch.setattr(
+        Image.Image,
+        'load',
+        lambda self: loaded.append(self.size) or load(self),
+    )
+    out = tmp_path / 'o'
+    code = main(
+        [str(path), CFG, weights, '--out-dir', str(out), '--max-size', '0']
+        + ['--max-pixels', '2000000', '--oversize', 'shrink']
+    )
+    assert code == 0
+    # DCT-scaled to 1/2 (2.5 MP, the smallest scale keeping 2 MP), then
+    # area-filtered to 2 MP; the 10 MP image is never decoded
+    assert (5000, 2000) not in loaded and (2500, 1000) in loaded
+    pred = cv2.imread(str(out / 'pred' / 'big_pred.png'), -1)
+    assert pred.shape == (894, 2236)

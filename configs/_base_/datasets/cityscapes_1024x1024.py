@@ -36,3 +36,6 @@ train_dataloader = dict(
         ),
     ),
 )
+# mmseg's IoUMetric that also reports label ids outside the classes
+val_evaluator = dict(type='SFIoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

@@ -51,3 +51,6 @@ train_dataloader = dict(
 )
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# mmseg's IoUMetric that also reports label ids outside the classes
+val_evaluator = dict(type='SFIoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

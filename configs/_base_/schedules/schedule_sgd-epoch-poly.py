@@ -17,6 +17,11 @@ optim_wrapper = dict(
     clip_grad=None,
     nonfinite='stop',
 )
+# tools/train.py wraps the training set in SFSampleGuard: an unreadable
+# sample or a label id outside the classes stops training naming the file
+# and index (on_bad='skip': replaced by a fixed other index, at most
+# max_bad bad files)
+sample_guard = dict(on_bad='raise', max_bad=20)
 param_scheduler = [
     dict(type='SFEpochPolyLR', iters_per_epoch=186, max_epochs=300)
 ]
