@@ -66,7 +66,7 @@ def main():
         ),
         ('config', args.config),
         ('params', f'{params:,}'),
-        ('mIoU', f'{miou:.2f} (toy val set, mmseg IoUMetric; {metrics_file})'),
+        ('mIoU', f'{miou:.2f} (toy val set, SFIoUMetric; {metrics_file})'),
     ]
     # the inference fast path: BN folded, channels-last, no dsn branches
     prepare_for_inference(model, channels_last=True)
