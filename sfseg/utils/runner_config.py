@@ -185,6 +185,9 @@ def skip_imagenet_init_when_loading(cfg):
     return skipped
 
 
+GUARD_TYPES = ('SFSampleGuard', 'mmseg.SFSampleGuard')
+
+
 def guard_training_samples(cfg):
     """Wrap the training set of ``cfg`` in ``SFSampleGuard`` (bad samples
     named with their files and index, or replaced; see
@@ -193,11 +196,14 @@ def guard_training_samples(cfg):
     seed. Nothing changes when the config already wraps it."""
     loader = cfg.get('train_dataloader') or {}
     dataset = loader.get('dataset')
-    if not dataset or dataset.get('type') == 'SFSampleGuard':
+    if not dataset or dataset.get('type') in GUARD_TYPES:
         return
     options = dict(cfg.get('sample_guard') or {})
     options.setdefault('seed', (cfg.get('randomness') or {}).get('seed'))
-    loader['dataset'] = dict(type='SFSampleGuard', dataset=dataset, **options)
+    # scoped: mmdet configs (K-Net, default_scope mmdet) reach it too
+    loader['dataset'] = dict(
+        type='mmseg.SFSampleGuard', dataset=dataset, **options
+    )
 
 
 def add_common_args(parser):
