@@ -9,9 +9,9 @@ import time
 
 import torch
 
+from sfseg.acceleration import AccelerationOptions, accelerate
+from sfseg.acceleration.cpu_info import describe
 from sfseg.apis import init_model
-from sfseg.utils import prepare_for_inference
-from sfseg.utils.cpu_info import describe
 
 
 def read_miou(test_dir):
@@ -69,7 +69,7 @@ def main():
         ('mIoU', f'{miou:.2f} (toy val set, SFIoUMetric; {metrics_file})'),
     ]
     # the inference fast path: BN folded, channels-last, no dsn branches
-    prepare_for_inference(model, channels_last=True)
+    accelerate(model, AccelerationOptions(channels_last=True))
     repeats = [int(r) for r in args.repeats.split(',')]
     for shape, repeat in zip(args.shapes.split(','), repeats):
         h, w = (int(v) for v in shape.split('x'))

@@ -46,7 +46,7 @@ def native_bf16(request, monkeypatch):
     ``@pytest.mark.parametrize('native_bf16', [False, True],
     indirect=True)``. On a CPU without native bf16 the bf16 path then runs
     emulated, so such tests use small inputs."""
-    from sfseg.utils import cpu_info
+    from sfseg.acceleration import cpu_info
 
     native = bool(getattr(request, 'param', False))
     model, flags = cpu_info._cpuinfo()

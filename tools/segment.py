@@ -40,6 +40,9 @@ from mmengine.structures import PixelData
 from mmengine.utils import ProgressBar
 from mmseg.structures import SegDataSample
 
+from sfseg.acceleration import cpu_info
+from sfseg.acceleration.layout_tuner import SCHEDULE
+from sfseg.acceleration.memory import peak_memory_bytes, reset_peak_memory
 from sfseg.apis import (
     BACKENDS,
     OVERSIZE,
@@ -51,9 +54,7 @@ from sfseg.apis import (
     read_image,
     resolve_precision,
 )
-from sfseg.apis.layout_tuner import SCHEDULE
-from sfseg.utils import cpu_info, exit_on_user_error
-from sfseg.utils.memory import peak_memory_bytes, reset_peak_memory
+from sfseg.utils import exit_on_user_error
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv')
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')

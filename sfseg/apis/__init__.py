@@ -1,6 +1,15 @@
 """Python entry points for inference (not imported by ``import sfseg``,
 so that importing the models does not pull in mmseg's inferencer)."""
 
+from sfseg.acceleration import (
+    BACKENDS,
+    PRECISIONS,
+    LayoutTuner,
+    autocast_for,
+    resolve_precision,
+    tune_layout,
+)
+
 from .inference import SFSegInferencer, dataset_meta_of, init_model
 from .input_images import (
     MIN_SIDE,
@@ -9,13 +18,6 @@ from .input_images import (
     check_min_size,
     fit_max_size,
     read_image,
-)
-from .layout_tuner import LayoutTuner, tune_layout
-from .precision import (
-    BACKENDS,
-    PRECISIONS,
-    autocast_for,
-    resolve_precision,
 )
 from .runtime_network import RuntimeNetwork, route_through
 

@@ -4,12 +4,13 @@ weights and the fast CPU path.
 - :func:`init_model` is ``mmseg.apis.init_model`` plus: ``config`` may be
   an sfseg config name or ``sfseg::<folder>/<name>.py``; the checkpoint
   must fit the model exactly (:func:`sfseg.utils.load_weights_strictly`);
-  on CPU the model is prepared for fast inference (BN folded into the
-  convolutions, deep supervision removed, NNPACK's FFT / Winograd
-  kernels for the 3x3 convolutions they run faster) and picks the faster of
-  channels-last and NCHW from its first five calls of each input size
-  (:mod:`sfseg.apis.layout_tuner`; a single call runs channels-last with
-  oneDNN and times nothing).
+  on CPU the model is prepared for fast inference
+  (:func:`sfseg.acceleration.accelerate`: BN folded into the convolutions,
+  deep supervision removed, NNPACK's FFT / Winograd kernels for the 3x3
+  convolutions they run faster) and picks the faster of channels-last and
+  NCHW from its first five calls of each input size
+  (:mod:`sfseg.acceleration.layout_tuner`; a single call runs
+  channels-last with oneDNN and times nothing).
 - :class:`SFSegInferencer` is ``MMSegInferencer`` with the same three
   changes.
 
@@ -18,7 +19,7 @@ BN statistics); outputs of both agree within 1e-4. The inferencer also
 takes ``backend`` (``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``:
 the network is exported to ONNX and run there, see
 :mod:`sfseg.apis.runtime_network`) and ``precision``: ``'auto'`` (bf16
-only on CPUs with native bf16, see :mod:`sfseg.apis.precision`),
+only on CPUs with native bf16, see :mod:`sfseg.acceleration.precision`),
 ``'fp32'``, ``'bf16'`` or ``'int8'`` (ONNX Runtime / OpenVINO, calibrated
 on ``calibration`` images).
 """
@@ -32,18 +33,22 @@ from mmseg.apis import MMSegInferencer
 from mmseg.apis import init_model as mmseg_init_model
 from mmseg.utils import dataset_aliases, get_classes, get_palette
 
+from sfseg.acceleration import (
+    AccelerationOptions,
+    accelerate,
+    autocast_for,
+    resolve_precision,
+    tune_layout,
+)
 from sfseg.utils import (
     CheckpointMismatchError,
     ConfigNotFoundError,
     check_state_dict,
     load_weights_strictly,
-    prepare_for_inference,
     resolve_config,
 )
 from sfseg.utils.strict_loading import state_dict_of
 
-from .layout_tuner import tune_layout
-from .precision import autocast_for, resolve_precision
 from .runtime_network import RuntimeNetwork, route_through
 
 
@@ -59,9 +64,9 @@ def _use_fast_path(fast, model):
 def _prepare_fast(model):
     """BN folding, NNPACK kernels where faster, and on CPU the faster of
     channels-last and NCHW chosen from the first calls
-    (:mod:`sfseg.apis.layout_tuner`)."""
+    (:mod:`sfseg.acceleration.layout_tuner`)."""
     on_cpu = _on_cpu(model)
-    prepare_for_inference(model, channels_last=True, nnpack=on_cpu)
+    accelerate(model, AccelerationOptions(channels_last=True, nnpack=on_cpu))
     if on_cpu:
         tune_layout(model)
 

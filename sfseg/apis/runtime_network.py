@@ -12,8 +12,8 @@ import tempfile
 
 import torch
 
+from sfseg.acceleration import accelerate
 from sfseg.deploy import export_onnx, open_runtime, quantize_onnx
-from sfseg.utils import prepare_for_inference
 from sfseg.utils.user_errors import SFSegUserError
 
 # traced size; height and width stay dynamic in the graph
@@ -46,7 +46,7 @@ class RuntimeNetwork:
         self._dir = tempfile.TemporaryDirectory(prefix='sfseg-deploy-')
         path = osp.join(self._dir.name, 'model.onnx')
         int8_path = osp.join(self._dir.name, 'model.int8.onnx')
-        network = prepare_for_inference(copy.deepcopy(model).cpu().float())
+        network = accelerate(copy.deepcopy(model).cpu().float())
         export_onnx(network, path, TRACE_SHAPE, dynamic=True)
         if precision == 'int8':
             path = quantize_onnx(path, int8_path, 'static', calibration)

@@ -3,12 +3,16 @@
 The graph input ``input`` is N x 3 x H x W, already normalised with the
 config's mean / std (RGB); ``output`` is the logits at the head's
 resolution, or full-resolution labels with ``argmax=True``. Height and
-width stay dynamic unless ``dynamic=False``: sfseg's flow warp and PPM
-build their grids and bins from run-time shapes (docs/deployment.md).
+width stay dynamic unless ``dynamic=False``: sfseg's flow warp builds its
+grid from run-time shapes, and the PPM's pooling is swapped for
+:class:`~.export_pooling.ShapeGenericAdaptiveAvgPool2d` before tracing
+(docs/deployment.md).
 """
 
 import torch
 import torch.nn.functional as F
+
+from .export_pooling import use_shape_generic_pooling
 
 
 class ExportWrapper(torch.nn.Module):
@@ -35,9 +39,13 @@ class ExportWrapper(torch.nn.Module):
 def export_onnx(
     model, output, shape, opset=17, dynamic=True, dynamo=False, argmax=False
 ):
-    """Write ``output``; return the (eval-mode) wrapper that was traced."""
+    """Write ``output``; return the (eval-mode) wrapper that was traced.
+
+    ``model``'s adaptive average pooling is made shape-generic in place
+    (same eager outputs)."""
     if opset < 16:
         raise ValueError(f'opset {opset} has no GridSample; use >= 16')
+    use_shape_generic_pooling(model)
     # eval() on the wrapper itself: the TorchScript exporter restores the
     # wrapper's training flag afterwards, which would flip the model.
     wrapper = ExportWrapper(model, argmax).eval()

@@ -6,11 +6,6 @@ from .checkpoint import (
     patch_checkpoint_loading,
 )
 from .compat import patch_cpu_distributed
-from .deploy import (
-    drop_training_branches,
-    fold_batchnorms,
-    prepare_for_inference,
-)
 from .runner_config import (
     ConfigNotFoundError,
     add_common_args,
@@ -45,9 +40,6 @@ __all__ = [
     'allowlist_names',
     'exit_on_user_error',
     'load_checkpoint_file',
-    'drop_training_branches',
-    'fold_batchnorms',
-    'prepare_for_inference',
     'add_common_args',
     'load_runner_config',
     'patch_checkpoint_loading',

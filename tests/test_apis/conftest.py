@@ -4,7 +4,7 @@ checkpoint and a switch for the CPU's native bf16 (mocked ISA)."""
 import pytest
 import torch
 
-from sfseg.utils import cpu_info
+from sfseg.acceleration import cpu_info
 
 TOY = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 

@@ -2,9 +2,14 @@ import pytest
 import torch
 import torch.nn as nn
 
-from sfseg.apis import layout_tuner
-from sfseg.apis.layout_tuner import SCHEDULE, LayoutTuner, tune_layout
-from sfseg.models.layers import nnpack_conv
+from sfseg.acceleration import (
+    SCHEDULE,
+    AccelerationOptions,
+    LayoutTuner,
+    in_effect,
+    layout_tuner,
+    tune_layout,
+)
 
 CL = torch.channels_last
 
@@ -32,7 +37,7 @@ class FakeSegmentor(nn.Module):
         cl = self.conv.weight.is_contiguous(memory_format=CL)
         layout = 'channels_last' if cl else 'nchw'
         self.seen.append(layout)
-        self.timing.append(nnpack_conv._TIMING[0])
+        self.timing.append(in_effect(AccelerationOptions()).kernel_timing)
         self.clock.now += self.cost[layout]
         return self.conv(inputs)
 

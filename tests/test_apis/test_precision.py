@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from sfseg.acceleration.layout_tuner import SCHEDULE
 from sfseg.apis import SFSegInferencer, resolve_precision
-from sfseg.apis.layout_tuner import SCHEDULE
 from sfseg.utils import SFSegUserError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

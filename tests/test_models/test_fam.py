@@ -138,7 +138,7 @@ def test_ppm_official_variant():
 
 @pytest.mark.parametrize('h,w', [(32, 64), (5, 7), (13, 6), (1, 1)])
 def test_export_pooling_equals_adaptive_avg_pool(h, w):
-    from sfseg.models.layers.ppm import adaptive_avg_pool2d_export
+    from sfseg.deploy.export_pooling import adaptive_avg_pool2d_export
 
     x = torch.randn(2, 3, h, w)
     for size in (1, 2, 3, 6):

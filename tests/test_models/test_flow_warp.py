@@ -79,16 +79,8 @@ def test_gradients_reach_flow_and_input():
     assert flow.grad.abs().sum() > 0
 
 
-def test_base_grid_cache_is_reused_and_bypassed_when_tracing():
+def test_base_grid_follows_the_input_size_when_traced():
     flow = torch.zeros(1, 2, 7, 9)
-    first, second = base_grid(flow), base_grid(torch.ones(3, 2, 7, 9))
-    assert first is second  # cached per (size, dtype, device)
-    assert torch.equal(first, base_grid(flow, cache=False))
-    assert base_grid(flow.double()) is not first
-
-    def traced(f):
-        return base_grid(f)
-
-    graph = torch.jit.trace(traced, (flow,))
+    graph = torch.jit.trace(base_grid, (flow,))
     other = torch.zeros(1, 2, 5, 11)
-    assert torch.equal(graph(other), base_grid(other, cache=False))
+    assert torch.equal(graph(other), base_grid(other))

@@ -9,6 +9,7 @@ import math
 import pytest
 import torch
 
+from sfseg.acceleration import FastFlowWarp, use_fast_flow_warp
 from sfseg.models.layers import FAM, GDFAM, PPM, base_grid, flow_warp
 
 CL = torch.channels_last
@@ -34,10 +35,10 @@ def layout(x, name):
 def test_grid_of_a_half_flow_is_the_float32_grid(dtype):
     # width 512: bf16 rounds the pixel positions by up to 2 px there
     flow = torch.zeros(1, 2, 3, 512, dtype=dtype)
-    grid = base_grid(flow, cache=False)
+    grid = base_grid(flow)
     assert grid.dtype == torch.float32
-    assert torch.equal(grid, base_grid(flow.float(), cache=False))
-    assert torch.equal(base_grid(flow), grid)  # the cached one too
+    assert torch.equal(grid, base_grid(flow.float()))
+    assert torch.equal(FastFlowWarp().grid(flow), grid)  # the cached one
     xs = torch.linspace(-1, 1, 512)
     assert (grid[0, 0, :, 0] - xs).abs().max() < 1e-6
 
@@ -53,7 +54,7 @@ def test_half_warp_is_the_float32_warp_rounded(dtype, memory, grad):
     flow = (torch.randn(1, 2, 64, 512, generator=gen) * 3).to(dtype)
     x = layout(x, memory)
     with torch.set_grad_enabled(grad), torch.autocast('cpu', dtype=dtype):
-        got = flow_warp(x, flow)
+        got = FastFlowWarp()(x, flow)  # gathers channels-last inputs
         want = flow_warp(x.float(), flow.float())
     assert got.dtype == dtype and want.dtype == torch.float32
     err = (got.float() - want).abs()
@@ -101,6 +102,8 @@ def test_modules_run_under_autocast(name, dtype, memory, grad, in_dtypes):
     pooling branch may hand them on): no dtype error, output close to
     fp32."""
     module, arity = modules(name)
+    if memory == 'channels_last':  # the prepared model's gather warp too
+        use_fast_flow_warp(module)
     gen = torch.Generator().manual_seed(2)
     low = torch.randn(1, 16, 16, 32, generator=gen)
     high = torch.randn(1, 16, 4, 8, generator=gen)

@@ -7,7 +7,7 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 
 from benchmark import main, skipped_variants  # noqa: E402
 
-from sfseg.utils import cpu_info  # noqa: E402
+from sfseg.acceleration import cpu_info  # noqa: E402
 
 LITE_R18 = osp.join(
     REPO,

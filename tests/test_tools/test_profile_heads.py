@@ -47,11 +47,11 @@ def test_both_paths_profiled_with_equal_outputs(tmp_path):
 
 
 def test_nnpack_comparison_profiles_nnpack_kernels(monkeypatch):
-    from sfseg.models.layers import NNPACKConv2d
+    from sfseg.acceleration import NNPACKConv2d
 
     # NNPACK for every eligible conv, whatever the timing says
     monkeypatch.setattr(
-        NNPACKConv2d, '_choose', lambda self, x: ('nnpack', None)
+        NNPACKConv2d, '_choose', lambda self, x, o: ('nnpack', None)
     )
     before, after, diff = profile_small(
         'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py', 'nnpack'

@@ -11,8 +11,9 @@ roofline time per model (2 x MACs / peak). Writes ``benchmark.md``,
 ``benchmark.json`` and a speed-vs-accuracy plot (accuracy quoted from the
 metafiles, never measured here).
 
-Variants: ``eager`` (as built, eval, NCHW fp32), ``nocache`` (eager
-without cached flow grids), ``fold`` (BN folded into convs), ``fast``
+Variants (``VARIANTS``: name -> ``AccelerationOptions``): ``eager`` (as
+built, eval, NCHW fp32, cached flow grids), ``nocache`` (the paper's
+modules as built), ``fold`` (BN folded into convs), ``fast``
 (folded + channels-last, the widest 3x3 convolutions through NNPACK
 where they time faster, kernels timed in the warm-up, the heads' fusion
 conv at the coarse levels' own sizes), ``fast-concat`` (fast with the
@@ -31,6 +32,7 @@ so their outputs are compared too.
 
 import argparse
 import copy
+import dataclasses
 import glob
 import json
 import os
@@ -57,17 +59,19 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
 
 from get_flops import count_flops  # noqa: E402
 
-from sfseg.models.layers import set_grid_cache  # noqa: E402
-from sfseg.utils import (  # noqa: E402
-    cpu_info,  # noqa: E402
-    load_weights_strictly,
-    prepare_for_inference,
-    resolve_config,
+from sfseg.acceleration import (  # noqa: E402
+    AccelerationOptions,
+    accelerate,
+    cpu_info,
 )
-from sfseg.utils.memory import (  # noqa: E402
+from sfseg.acceleration.memory import (  # noqa: E402
     current_memory_bytes,
     peak_memory_bytes,
     reset_peak_memory,
+)
+from sfseg.utils import (  # noqa: E402
+    load_weights_strictly,
+    resolve_config,
 )
 
 PEERS = {
@@ -174,6 +178,28 @@ def matmul_peak(size=4096, repeats=3, device='cpu'):
     return 2 * size**3 / best / 1e9
 
 
+# variant -> (acceleration options, bf16 autocast); docs/benchmark.md
+_PLAIN = AccelerationOptions(
+    drop_training=False,
+    fold_bn=False,
+    low_res_fusion=False,
+    gather_warp=False,
+    grid_cache=False,
+    separable_max_pool=False,
+)
+_FAST = AccelerationOptions(channels_last=True, nnpack=True)
+VARIANTS = {
+    'nocache': (_PLAIN, False),
+    'eager': (dataclasses.replace(_PLAIN, grid_cache=True), False),
+    'fold': (AccelerationOptions(low_res_fusion=False), False),
+    'nnpack': (AccelerationOptions(nnpack=True), False),
+    'fast': (_FAST, False),
+    'fast-concat': (dataclasses.replace(_FAST, low_res_fusion=False), False),
+    'fast-onednn': (dataclasses.replace(_FAST, nnpack=False), False),
+    'bf16': (dataclasses.replace(_FAST, nnpack=False), True),
+}
+
+
 class Runner:
     """One (model, variant): ``run()`` returns the logits as a tensor."""
 
@@ -187,42 +213,19 @@ class Runner:
 
 def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
     model = revert_sync_batchnorm(model).eval()
-    if variant in ('eager', 'nocache'):
-        cache = variant == 'eager'
+    if variant in VARIANTS:
+        options, bf16 = VARIANTS[variant]
+        fast = accelerate(copy.deepcopy(model), options)
+        if options.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
 
         def run():
-            previous = set_grid_cache(cache)
-            try:
-                return model(x, None, mode='tensor')
-            finally:
-                set_grid_cache(previous)
+            if not bf16:
+                return fast(x, None, mode='tensor')
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return fast(x, None, mode='tensor').float()
 
         return Runner(name, variant, run)
-    if variant in ('fold', 'nnpack'):
-        fast = prepare_for_inference(
-            copy.deepcopy(model),
-            nnpack=variant == 'nnpack',
-            low_res_fusion=variant == 'nnpack',
-        )
-        return Runner(name, variant, lambda: fast(x, None, mode='tensor'))
-    if variant in ('fast', 'fast-concat', 'fast-onednn', 'bf16'):
-        fast = prepare_for_inference(
-            copy.deepcopy(model),
-            channels_last=True,
-            nnpack=variant in ('fast', 'fast-concat'),
-            low_res_fusion=variant != 'fast-concat',
-        )
-        xcl = x.contiguous(memory_format=torch.channels_last)
-        if variant != 'bf16':
-            return Runner(
-                name, variant, lambda: fast(xcl, None, mode='tensor')
-            )
-
-        def run_bf16():
-            with torch.autocast(x.device.type, dtype=torch.bfloat16):
-                return fast(xcl, None, mode='tensor').float()
-
-        return Runner(name, variant, run_bf16)
     if variant in ONNX_VARIANTS:
         return onnx_runner(name, model, variant, x, tmpdir, threads, calib)
     raise ValueError(f'unknown variant {variant!r}')
@@ -242,7 +245,7 @@ def onnx_runner(name, model, variant, x, tmpdir, threads, calib):
     fp32 = osp.join(tmpdir, f'{name}.onnx')
     int8 = osp.join(tmpdir, f'{name}.int8.onnx')
     if not osp.exists(fp32):
-        folded = prepare_for_inference(copy.deepcopy(model))
+        folded = accelerate(copy.deepcopy(model))
         export_onnx(folded.cpu(), fp32, tuple(x.shape[2:]), dynamic=False)
     quantised = variant.endswith('int8')
     if quantised and not osp.exists(int8):
@@ -575,17 +578,7 @@ def parse_args(argv=None):
         '--variants',
         nargs='+',
         default=['eager', 'fast'],
-        choices=[
-            'eager',
-            'nocache',
-            'fold',
-            'fast',
-            'fast-concat',
-            'fast-onednn',
-            'nnpack',
-            'bf16',
-            *ONNX_VARIANTS,
-        ],
+        choices=[*VARIANTS, *ONNX_VARIANTS],
     )
     parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048])
     parser.add_argument(

@@ -303,7 +303,7 @@ def main(argv=None):
     from mmengine.registry import init_default_scope
 
     import sfseg  # noqa: F401  (registers the transforms)
-    from sfseg.utils.cpu_info import describe
+    from sfseg.acceleration.cpu_info import describe
 
     init_default_scope('mmseg')
     print(f'CPU: {describe()}, {os.cpu_count()} cores')

@@ -12,9 +12,17 @@ sfseg model with ``strict=True`` and compare the eval-mode logits on the
 same input (sfseg's stride-4/8/16 logits upsampled bilinearly with
 ``align_corners=True``, as the official forward does). Prints a markdown
 table and exits with status 1 if any difference exceeds ``--tol``.
+
+``--fast`` also compares sfseg's inference fast path
+(``accelerate(model, AccelerationOptions(channels_last=True,
+nnpack=True))``, what ``SFSegInferencer`` runs on CPU) and the same with
+one acceleration switched off at a time, as differences relative to the
+largest official logit, so the acceleration that costs fidelity shows.
 """
 
 import argparse
+import copy
+import dataclasses
 import os.path as osp
 import sys
 import tempfile
@@ -34,13 +42,41 @@ from official_sfsegnets import (  # noqa: E402
     randomise,
 )
 
+from sfseg.acceleration import AccelerationOptions, accelerate  # noqa: E402
+
+FAST = AccelerationOptions(channels_last=True, nnpack=True)
+# label -> options: the fast path, then one acceleration off at a time
+FAST_VARIANTS = {
+    'fast': FAST,
+    'no NNPACK': dataclasses.replace(FAST, nnpack=False),
+    'no low-res fusion': dataclasses.replace(FAST, low_res_fusion=False),
+    'no gather warp': dataclasses.replace(FAST, gather_warp=False),
+    'NCHW': dataclasses.replace(FAST, channels_last=False),
+    'no BN folding': dataclasses.replace(FAST, fold_bn=False),
+}
+
 
 def n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
+def logits(model, x, shape, options=None):
+    """``model``'s logits at ``shape`` (upsampled as the official forward
+    does), through :func:`accelerate` with ``options`` if given."""
+    if options is not None:
+        model = accelerate(copy.deepcopy(model), options)
+        if options.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+    return F.interpolate(
+        model(x, None, mode='tensor'),
+        size=shape,
+        mode='bilinear',
+        align_corners=True,
+    )
+
+
 @torch.no_grad()
-def compare(root, family, shape, seed=0):
+def compare(root, family, shape, seed=0, fast=False):
     torch.manual_seed(seed)
     official = randomise(build_official(root, family), seed).eval()
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,13 +90,15 @@ def compare(root, family, shape, seed=0):
     model.eval()
     x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(1))
     ref = official_logits(official, x)
-    out = F.interpolate(
-        model(x, None, mode='tensor'),
-        size=shape,
-        mode='bilinear',
-        align_corners=True,
-    )
+    out = logits(model, x, shape)
+    scale = float(ref.abs().max())
+    relative = {
+        label: float((logits(model, x, shape, options) - ref).abs().max())
+        / scale
+        for label, options in (FAST_VARIANTS.items() if fast else ())
+    }
     return dict(
+        relative=relative,
         family=family,
         detected=report['family'],
         official_params=n_params(official),
@@ -81,6 +119,11 @@ def main(argv=None):
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 1024])
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tol', type=float, default=1e-4)
+    parser.add_argument(
+        '--fast',
+        action='store_true',
+        help='also compare the CPU fast path and its ablations',
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(torch.get_num_threads())
     rows, failed = [], []
@@ -90,7 +133,13 @@ def main(argv=None):
         '|---|---|---|---|---|---|---|'
     )
     for family in args.families:
-        r = compare(args.official_root, family, tuple(args.shape), args.seed)
+        r = compare(
+            args.official_root,
+            family,
+            tuple(args.shape),
+            args.seed,
+            args.fast,
+        )
         rows.append(r)
         if r['max_abs_diff'] > args.tol or r['detected'] != family:
             failed.append(family)
@@ -101,6 +150,17 @@ def main(argv=None):
             f'{100 * r["argmax_agreement"]:.2f}% |',
             flush=True,
         )
+    if args.fast:
+        print(
+            '\nfast path, max abs difference from the official logits '
+            'relative to the largest official logit:\n\n| family | '
+            + ' | '.join(FAST_VARIANTS)
+            + ' |\n|---|'
+            + '---|' * len(FAST_VARIANTS)
+        )
+        for r in rows:
+            cells = ' | '.join(f'{v:.1e}' for v in r['relative'].values())
+            print(f'| {r["family"]} | {cells} |')
     if failed:
         sys.exit(f'differences above {args.tol} (or misdetected): {failed}')
 

@@ -8,7 +8,7 @@
 warps by grid_sample (before) and by the gather (after).
 ``--compare nnpack``: the channels-last fast path (before) and the
 NCHW path with NNPACK's convolution kernels and separable max pooling
-(after), the two layouts :mod:`sfseg.apis.layout_tuner` chooses from.
+(after), the two layouts :mod:`sfseg.acceleration.layout_tuner` chooses from.
 ``--compare fusion``: the channels-last fast path with the heads' fusion
 conv over upsampled, concatenated levels (before) and with each coarse
 level's share computed at its own size (after,
@@ -37,15 +37,13 @@ sys.path.insert(0, HERE)
 
 from benchmark import build  # noqa: E402
 
-from sfseg.models.layers import (  # noqa: E402
-    set_gather_warp,
-    set_low_res_fusion,
-)
-from sfseg.utils import (  # noqa: E402
+from sfseg.acceleration import (  # noqa: E402
+    AccelerationOptions,
+    accelerate,
     cpu_info,
-    prepare_for_inference,
-    resolve_config,  # noqa: E402
+    override,
 )
+from sfseg.utils import resolve_config  # noqa: E402
 
 COMPARISONS = {
     'gather': ('grid_sample', 'gather'),
@@ -53,17 +51,14 @@ COMPARISONS = {
     'fusion': ('upsample_cat', 'low_res_fusion'),
 }
 CL = torch.channels_last
+CHANNELS_LAST = AccelerationOptions(channels_last=True)
 
 
 def op_times(model, x, gather=True, low_res=True):
     """``({op: ms}, total ms, output)`` of one profiled forward."""
-    previous = set_gather_warp(gather), set_low_res_fusion(low_res)
-    try:
+    with override(gather_warp=gather, low_res_fusion=low_res):
         with torch.profiler.profile() as prof:
             out = model(x, None, mode='tensor')
-    finally:
-        set_gather_warp(previous[0])
-        set_low_res_fusion(previous[1])
     times = collections.Counter()
     for event in prof.key_averages():
         name = event.key.replace('aten::', '')
@@ -83,10 +78,12 @@ def make_paths(config, shape, compare):
     xcl = x.contiguous(memory_format=CL)
     before, after = COMPARISONS[compare]
     if compare == 'nnpack':
-        nchw = prepare_for_inference(copy.deepcopy(model), nnpack=True)
-        fast = prepare_for_inference(model, channels_last=True)
+        nchw = accelerate(
+            copy.deepcopy(model), AccelerationOptions(nnpack=True)
+        )
+        fast = accelerate(model, CHANNELS_LAST)
         return {before: (fast, xcl, True, True), after: (nchw, x, True, True)}
-    fast = prepare_for_inference(model, channels_last=True)
+    fast = accelerate(model, CHANNELS_LAST)
     if compare == 'fusion':  # the same model with the fusion off / on
         return {
             before: (fast, xcl, True, False),

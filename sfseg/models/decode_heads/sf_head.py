@@ -7,7 +7,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
-from ..layers import fuse_levels
+from ..layers import upsample_cat
 from ..necks import SFNeck
 from ..utils import check_in_channels
 from .sf_dsn_head import SFDSNHead
@@ -21,10 +21,6 @@ class SFHead(BaseDecodeHead):
     the finest (bilinear, ``align_corners=True``), concatenated finest
     first, and fed to a 3x3 conv-norm-act (``conv_last``) and the 1x1
     classifier ``conv_seg`` (no dropout in the official model).
-
-    ``low_res_fusion`` (None; set by
-    :func:`~sfseg.models.layers.use_low_res_fusion` for inference) runs
-    ``conv_last``'s share of each coarse level at that level's size.
 
     With ``dsn_loss_decode`` set, each lateral level gets an
     :class:`SFDSNHead` on its carried sum; their losses are added in
@@ -92,7 +88,6 @@ class SFHead(BaseDecodeHead):
             padding=1,
             **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
-        self.low_res_fusion = None
         self.with_dsn = dsn_loss_decode is not None
         if self.with_dsn:
             if not (
@@ -117,8 +112,10 @@ class SFHead(BaseDecodeHead):
                 for _ in self.in_channels[:-1]
             )
 
-    def _fuse(self, levels):
-        return fuse_levels(self.conv_last, levels, self.low_res_fusion)
+    def fuse(self, levels):
+        """``conv_last`` over the levels upsampled to the finest and
+        concatenated (official ``fusion_list`` -> ``conv_last``)."""
+        return self.conv_last(upsample_cat(levels))
 
     def _select(self, inputs):
         feats = self._transform_inputs(inputs)
@@ -127,13 +124,13 @@ class SFHead(BaseDecodeHead):
 
     def forward(self, inputs):
         levels = self.fpn(self._select(inputs))
-        return self.cls_seg(self._fuse(levels))
+        return self.cls_seg(self.fuse(levels))
 
     def loss(self, inputs, batch_data_samples, train_cfg):
         if not self.with_dsn:
             return super().loss(inputs, batch_data_samples, train_cfg)
         levels, sums = self.fpn.forward_with_sums(self._select(inputs))
-        seg_logits = self.cls_seg(self._fuse(levels))
+        seg_logits = self.cls_seg(self.fuse(levels))
         losses = self.loss_by_feat(seg_logits, batch_data_samples)
         for level, (dsn, feat) in enumerate(zip(self.dsn, sums)):
             dsn_losses = dsn.loss_by_feat(dsn(feat), batch_data_samples)

@@ -4,7 +4,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
-from ..layers import fuse_levels
+from ..layers import upsample_cat
 from ..necks import SFLiteNeck
 from ..utils import check_in_channels
 
@@ -16,7 +16,7 @@ class SFLiteHead(BaseDecodeHead):
     ``(fused, p_1, ...) = SFLiteNeck(x)``; the extra laterals are
     upsampled to ``fused`` (bilinear, ``align_corners=True``), concatenated
     after it, and fed to a 3x3 conv-norm-act (``conv_last``) and the 1x1
-    classifier (``low_res_fusion``: as in :class:`SFHead`). For ResNet-18
+    classifier. For ResNet-18
     select strides 4, 16 and 32 (``in_index=(0, 2, 3)``); the official
     model also builds a lateral for stride 32 and a deep-supervision
     branch that never run, which are left out here.
@@ -71,12 +71,13 @@ class SFLiteHead(BaseDecodeHead):
             padding=1,
             **dict(conv_kwargs, norm_cfg=fuse_norm_cfg or self.norm_cfg),
         )
-        self.low_res_fusion = None
+
+    def fuse(self, levels):
+        """``conv_last`` over the levels upsampled to the finest and
+        concatenated."""
+        return self.conv_last(upsample_cat(levels))
 
     def forward(self, inputs):
         feats = self._transform_inputs(inputs)
         check_in_channels(self, feats)
-        levels = self.fpn(feats)
-        return self.cls_seg(
-            fuse_levels(self.conv_last, levels, self.low_res_fusion)
-        )
+        return self.cls_seg(self.fuse(self.fpn(feats)))

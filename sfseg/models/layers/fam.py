@@ -5,7 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .flow_warp import flow_warp
+from .flow_warp import FlowWarp
 
 
 class FAM(nn.Module):
@@ -44,6 +44,7 @@ class FAM(nn.Module):
             padding=kernel_size // 2,
             bias=False,
         )
+        self.warp = FlowWarp()  # no parameters: the official flow_warp
 
     def predict_flow(self, low: Tensor, high: Tensor):
         """Return ``(high_reduced, flow)``, both at ``low``'s size.
@@ -63,7 +64,7 @@ class FAM(nn.Module):
 
     def forward(self, low: Tensor, high: Tensor) -> Tensor:
         _, flow = self.predict_flow(low, high)
-        return flow_warp(high, flow)
+        return self.warp(high, flow)
 
 
 class BilinearAlign(nn.Module):

@@ -5,7 +5,6 @@ import torch.nn as nn
 from torch import Tensor
 
 from .fam import FAM
-from .flow_warp import flow_warp
 
 
 class GDFAM(FAM):
@@ -53,8 +52,8 @@ class GDFAM(FAM):
 
     def forward(self, low: Tensor, high: Tensor) -> Tensor:
         high_reduced, flow = self.predict_flow(low, high)
-        high_warped = flow_warp(high, flow[:, 0:2])
-        low_warped = flow_warp(low, flow[:, 2:4])
+        high_warped = self.warp(high, flow[:, 0:2])
+        low_warped = self.warp(low, flow[:, 2:4])
         stats = torch.cat(
             [
                 high_reduced.mean(dim=1, keepdim=True),

@@ -6,38 +6,6 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
-from .tracing import is_tracing
-
-
-def adaptive_avg_pool2d_export(x: Tensor, size: int) -> Tensor:
-    """``F.adaptive_avg_pool2d(x, size)`` from shape-dependent slices.
-
-    Same bins as PyTorch (``floor(i * L / s)`` to ``ceil((i + 1) * L / s)``)
-    but computed from the run-time size, so exported graphs stay correct
-    at any input size; the TorchScript exporter cannot export adaptive
-    pooling of a dynamic input at all. Rows first, then columns: the mean
-    of a rectangle equals the mean of its row means.
-
-    Shape:
-        - x: N x C x H x W
-        - output: N x C x size x size
-    """
-    h, w = x.shape[-2:]
-    rows = [
-        x[:, :, (i * h) // size : ((i + 1) * h + size - 1) // size].mean(
-            2, keepdim=True
-        )
-        for i in range(size)
-    ]
-    x = torch.cat(rows, dim=2)
-    cols = [
-        x[..., (j * w) // size : ((j + 1) * w + size - 1) // size].mean(
-            3, keepdim=True
-        )
-        for j in range(size)
-    ]
-    return torch.cat(cols, dim=3)
-
 
 class PPM(nn.Module):
     """Pyramid pooling context module (official ``PSPModule``).
@@ -99,16 +67,10 @@ class PPM(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         size = x.shape[2:]
-        export = is_tracing()
-        priors = []
-        for scale, stage in zip(self.pool_scales, self.stages):
-            if export:
-                pooled = stage[1](adaptive_avg_pool2d_export(x, scale))
-            else:
-                pooled = stage(x)
-            priors.append(
-                F.interpolate(
-                    pooled, size=size, mode='bilinear', align_corners=True
-                )
+        priors = [
+            F.interpolate(
+                stage(x), size=size, mode='bilinear', align_corners=True
             )
+            for stage in self.stages
+        ]
         return self.bottleneck(torch.cat(priors + [x], dim=1))

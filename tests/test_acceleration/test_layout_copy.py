@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from sfseg.models.layers.layout_copy import to_channels_last, to_nchw
+from sfseg.acceleration import to_channels_last, to_nchw
 
 CL = torch.channels_last
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .options import AccelerationOptions, in_effect
 from .tracing import is_tracing
 
 
@@ -50,9 +51,12 @@ class SeparableMaxPool2d(nn.MaxPool2d):
     :func:`use_separable_max_pool`. Other inputs take the stock path.
     """
 
+    options = AccelerationOptions()
+
     def forward(self, x: Tensor) -> Tensor:
         if (
-            x.device.type == 'cpu'
+            in_effect(self.options).separable_max_pool
+            and x.device.type == 'cpu'
             and x.dim() == 4
             and x.is_contiguous()
             and not torch.is_grad_enabled()
@@ -77,7 +81,7 @@ def _eligible(pool):
     )
 
 
-def use_separable_max_pool(model: nn.Module) -> int:
+def use_separable_max_pool(model: nn.Module, options=None) -> int:
     """Turn every 3x3 / stride-2 / padding-1 ``nn.MaxPool2d`` of
     ``model`` into a :class:`SeparableMaxPool2d` in place; returns how
     many."""
@@ -85,5 +89,6 @@ def use_separable_max_pool(model: nn.Module) -> int:
     for module in model.modules():
         if _eligible(module):
             module.__class__ = SeparableMaxPool2d
+            module.options = options or AccelerationOptions()
             count += 1
     return count

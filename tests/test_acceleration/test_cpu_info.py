@@ -2,7 +2,7 @@
 
 import pytest
 
-from sfseg.utils import cpu_info
+from sfseg.acceleration import cpu_info
 
 
 @pytest.fixture

@@ -1,13 +1,18 @@
-"""The channels-last gather warp equals grid_sample; flow_warp uses it
-only where it is the exact, faster replacement."""
+"""The channels-last gather warp equals grid_sample; the prepared
+model's warp uses it only where it is the exact, faster replacement."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from sfseg.acceleration import (
+    FastFlowWarp,
+    can_gather_warp,
+    gather_warp,
+    is_tracing,
+    use_fast_flow_warp,
+)
 from sfseg.models.layers import GDFAM, flow_warp
-from sfseg.models.layers.gather_warp import can_gather_warp, gather_warp
-from sfseg.models.layers.tracing import is_tracing
 
 CL = torch.channels_last
 
@@ -43,20 +48,22 @@ def test_equals_grid_sample(n, c, in_size, out_size, spread):
     )
 
 
-def test_flow_warp_takes_it_only_for_channels_last_inference():
+def test_fast_warp_takes_it_only_for_channels_last_inference():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(1, 6, 8, 16, generator=gen)
     flow = torch.randn(1, 2, 16, 32, generator=gen) * 3
     x_cl = x.contiguous(memory_format=CL)
+    warp = FastFlowWarp()
     with torch.no_grad():
-        want = flow_warp(x, flow)
-        got = flow_warp(x_cl, flow)
+        want = warp(x, flow)
+        got = warp(x_cl, flow)
+        assert flow_warp(x_cl, flow).is_contiguous()  # the paper's: never
     assert not want.is_contiguous(memory_format=CL)  # grid_sample, NCHW
     assert got.is_contiguous(memory_format=CL)  # gathered, NHWC
     assert torch.allclose(got, want, atol=1e-6, rtol=0)
     assert can_gather_warp(x_cl.detach()) is False  # grad mode is on here
     x_cl.requires_grad_(True)
-    out = flow_warp(x_cl, flow)  # training keeps grid_sample's backward
+    out = warp(x_cl, flow)  # training keeps grid_sample's backward
     assert (
         out.grad_fn is not None and 'GridSampler' in type(out.grad_fn).__name__
     )
@@ -86,6 +93,7 @@ def test_gdfam_gate_blend_is_the_official_formula():
         want = flow_warp(high, flow[:, :2]) * gate + flow_warp(
             low, flow[:, 2:]
         ) * (1 - gate)
+        use_fast_flow_warp(gdfam)
         fast = gdfam(
             low.contiguous(memory_format=CL), high.contiguous(memory_format=CL)
         )

@@ -5,15 +5,14 @@ import pytest
 import torch
 from mmcv.cnn import ConvModule
 
-from sfseg.models.layers import (
+from sfseg.acceleration import (
     LowResFusion,
     NNPACKConv2d,
-    fuse_levels,
-    set_low_res_fusion,
-    upsample_cat,
+    override,
     use_low_res_fusion,
 )
-from sfseg.models.layers import low_res_fusion as lrf
+from sfseg.acceleration import low_res_fusion as lrf
+from sfseg.models.layers import upsample_cat
 
 CL = torch.channels_last
 
@@ -122,11 +121,9 @@ def test_plain_path_for_training_tracing_autocast_and_other_dtypes():
         assert not fusion.applies(levels([(4, 8), (8, 16)], channels))
         with torch.autocast('cpu', dtype=torch.bfloat16):
             assert not fusion.applies(feats)
-        previous = set_low_res_fusion(False)
-        try:
+        with override(low_res_fusion=False):
             assert not fusion.applies(feats)
-        finally:
-            set_low_res_fusion(previous)
+        assert fusion.applies(feats)  # restored on leaving the block
 
     class Fuse(torch.nn.Module):
         def __init__(self):
@@ -134,7 +131,7 @@ def test_plain_path_for_training_tracing_autocast_and_other_dtypes():
             self.module, self.fusion = module, fusion
 
         def forward(self, a, b):
-            return fuse_levels(self.module, [a, b], self.fusion)
+            return self.fusion.fuse([a, b])
 
     with torch.no_grad():
         traced = torch.jit.trace(Fuse(), tuple(feats))
@@ -142,13 +139,13 @@ def test_plain_path_for_training_tracing_autocast_and_other_dtypes():
     assert 'upsample_bilinear2d' in graph and 'embedding_bag' not in graph
 
 
-def test_fuse_levels_falls_back_and_sums_the_same():
+def test_fuse_falls_back_and_sums_the_same():
     channels = [4, 4]
     module = conv_module(8)
     fusion = LowResFusion(module, channels)
     feats = levels([(8, 16), (4, 8)], channels)
     want = module(upsample_cat(feats))  # grad mode: plain path
-    got = fuse_levels(module, feats, fusion)
+    got = fusion.fuse(feats)
     assert got.requires_grad
     assert torch.equal(got, want)
 
@@ -166,8 +163,8 @@ def test_unsupported_convs_are_refused():
 def test_use_low_res_fusion_on_heads_and_nnpack_for_fine_convs(
     monkeypatch,
 ):
+    from sfseg.acceleration import use_nnpack_conv
     from sfseg.models.decode_heads import SFHead
-    from sfseg.models.layers import use_nnpack_conv
 
     head = SFHead(
         in_channels=[8, 8, 8, 8],
@@ -194,5 +191,7 @@ def test_use_low_res_fusion_on_heads_and_nnpack_for_fine_convs(
         got = head(feats)
     assert len(ran) == 3  # the 1/2, 1/4 and 1/8 levels, one image
     assert torch.allclose(got, want, atol=1e-5, rtol=0)
+    assert type(head).fuse is SFHead.fuse  # the paper's stays the class's
+    assert head.fuse == head.low_res_fusion.fuse  # bound on the instance
     if use_nnpack_conv(head):
         assert isinstance(head.low_res_fusion.fine[0], NNPACKConv2d)

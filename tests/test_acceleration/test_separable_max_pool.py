@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sfseg.models.layers import (
+from sfseg.acceleration import (
     SeparableMaxPool2d,
     separable_max_pool,
     use_separable_max_pool,
@@ -58,7 +58,7 @@ def test_module_takes_stock_path_for_channels_last_and_autograd(
     pool = nn.MaxPool2d(3, 2, 1)
     use_separable_max_pool(pool)
     used = []
-    module = importlib.import_module('sfseg.models.layers.separable_max_pool')
+    module = importlib.import_module('sfseg.acceleration.separable_max_pool')
     real = module.separable_max_pool
     monkeypatch.setattr(
         module,

@@ -1,15 +1,16 @@
+import dataclasses
+
 import pytest
 import torch
 import torch.nn as nn
 
-from sfseg.models.layers import (
+from sfseg.acceleration import (
     NNPACKConv2d,
     nnpack_conv,
     nnpack_eligible,
-    set_nnpack_conv,
+    override,
     use_nnpack_conv,
 )
-from sfseg.models.layers.nnpack_conv import kernel_timing
 
 CL = torch.channels_last
 needs_nnpack = pytest.mark.skipif(
@@ -107,7 +108,7 @@ def test_small_channels_last_conv_keeps_onednn_untimed(monkeypatch):
     ref.to(memory_format=CL)
     calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
     x = torch.randn(1, 16, 12, 20).contiguous(memory_format=CL)
-    assert x.numel() * 24 * 9 < conv.min_channels_last_macs
+    assert x.numel() * 24 * 9 < conv.options.nnpack_min_channels_last_macs
     with torch.no_grad():
         out = conv(x)
         assert torch.equal(out, ref(x))
@@ -120,7 +121,10 @@ def test_small_channels_last_conv_keeps_onednn_untimed(monkeypatch):
 @pytest.mark.parametrize('weights', [CL, torch.contiguous_format])
 def test_wide_channels_last_conv_runs_nnpack_in_nchw(monkeypatch, weights):
     conv, ref = make_conv()
-    conv.min_channels_last_macs = 0  # as if it were SFNet's conv_last
+    # as if it were SFNet's conv_last
+    conv.options = dataclasses.replace(
+        conv.options, nnpack_min_channels_last_macs=0
+    )
     conv.to(memory_format=weights)
     calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
     x = torch.randn(2, 16, 16, 24)
@@ -173,12 +177,12 @@ def test_kernel_timing_off_runs_onednn_and_remembers_nothing(monkeypatch):
     calls = fake_timer(monkeypatch, onednn=2.0, nnpack=1.0)
     x = torch.randn(1, 16, 12, 12)
     with torch.no_grad():
-        with kernel_timing(False):
+        with override(kernel_timing=False):
             assert torch.equal(conv(x), ref(x))
             assert calls == []
         assert conv.kernel_for(x) == 'nnpack'  # timed now
         assert len(calls) == 2
-        with kernel_timing(False):  # a known choice still applies
+        with override(kernel_timing=False):  # a known choice still applies
             assert not torch.equal(conv(x), ref(x))
 
 
@@ -231,11 +235,8 @@ def test_training_autocast_and_switch_take_the_stock_path(monkeypatch):
     with torch.no_grad():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             assert conv(x).dtype == torch.bfloat16
-        previous = set_nnpack_conv(False)
-        try:
+        with override(nnpack=False):
             assert torch.equal(conv(x), ref(x))
-        finally:
-            set_nnpack_conv(previous)
     assert calls == []  # nothing was timed
 
 
@@ -244,7 +245,7 @@ def test_no_nnpack_build_changes_nothing(monkeypatch):
     conv = nn.Conv2d(3, 3, 3, padding=1)
     assert use_nnpack_conv(conv) == 0
     assert type(conv) is nn.Conv2d
-    assert NNPACKConv2d.repeats >= 1
+    assert NNPACKConv2d.options.nnpack_repeats >= 1
 
 
 @needs_nnpack
@@ -259,10 +260,10 @@ def test_untimed_call_spares_the_onednn_warm_up(monkeypatch):
     monkeypatch.setattr(nnpack_conv, '_best_time', best_time)
     x, y = torch.randn(1, 16, 12, 12), torch.randn(1, 16, 8, 8)
     with torch.no_grad():
-        with kernel_timing(False):
+        with override(kernel_timing=False):
             conv(x)  # oneDNN has run this shape: no warm-up needed
         conv(x)
         conv(y)  # a shape oneDNN has not run: one more oneDNN run
-    r = conv.repeats
+    r = conv.options.nnpack_repeats
     assert repeats == [r, 1, r, r + 1, 1, r]
     assert conv.kernel_for(x) == conv.kernel_for(y) == 'onednn'

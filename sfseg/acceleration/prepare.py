@@ -1,4 +1,5 @@
-"""Inference-time model preparation (no effect on outputs beyond 1e-4)."""
+"""The entry point: prepare a model for fast inference with one options
+object (no effect on outputs beyond 1e-4 of the largest logit)."""
 
 import torch
 import torch.nn as nn
@@ -7,9 +8,11 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from sfseg.models.layers.low_res_fusion import use_low_res_fusion
-from sfseg.models.layers.nnpack_conv import use_nnpack_conv
-from sfseg.models.layers.separable_max_pool import use_separable_max_pool
+from .flow_warp import use_fast_flow_warp
+from .low_res_fusion import use_low_res_fusion
+from .nnpack_conv import use_nnpack_conv
+from .options import AccelerationOptions
+from .separable_max_pool import use_separable_max_pool
 
 _BN = nn.modules.batchnorm._BatchNorm
 
@@ -80,44 +83,36 @@ def drop_training_branches(model):
     return removed
 
 
-def prepare_for_inference(
-    model,
-    fuse_bn=True,
-    channels_last=False,
-    drop_training=True,
-    nnpack=False,
-    low_res_fusion=True,
-):
+def accelerate(model, options=None):
     """Return ``model`` ready for fast eval-mode inference (in place).
 
-    - SyncBN -> BN and ``eval()``;
-    - ``drop_training``: remove deep-supervision branches;
-    - ``fuse_bn``: fold BN into the conv before it (:func:`fold_batchnorms`);
-    - ``channels_last``: NHWC weights, which oneDNN convolutions run faster
-      on CPU (feed inputs with ``to(memory_format=torch.channels_last)``);
-    - ``nnpack``: stride-1 3x3 convs run NNPACK's FFT / Winograd kernels
-      where those time faster, on NCHW inputs and on the widest
-      channels-last ones (through NCHW copies)
-      (:class:`~sfseg.models.layers.NNPACKConv2d`);
-    - ``low_res_fusion``: the heads' fusion conv computes each upsampled
-      level's share at that level's size
-      (:class:`~sfseg.models.layers.LowResFusion`, same values, about
-      a third of the multiply-adds of SFNet's ``conv_last``);
-    - 3x3 / stride-2 max pooling of NCHW tensors as separable strided
-      maxima (:class:`~sfseg.models.layers.SeparableMaxPool2d`, same
-      values, several times faster than PyTorch's NCHW CPU kernel).
+    SyncBN becomes BN and the model is put in ``eval()``; then, as
+    ``options`` (an :class:`AccelerationOptions`, default: its defaults)
+    asks: training-only branches are removed, BN is folded into the conv
+    before it (:func:`fold_batchnorms`), weights go channels-last, and
+    the replacements attach from outside the paper's modules: the heads'
+    fusion (:class:`~sfseg.acceleration.LowResFusion`), the flow warps
+    (:class:`~sfseg.acceleration.FastFlowWarp`), max pooling
+    (:class:`~sfseg.acceleration.SeparableMaxPool2d`) and the 3x3
+    convolutions (:class:`~sfseg.acceleration.NNPACKConv2d`). The options
+    are kept as ``model.acceleration``.
     """
+    options = options or AccelerationOptions()
     model = revert_sync_batchnorm(model)
     model.eval()
-    if drop_training:
+    if options.drop_training:
         drop_training_branches(model)
-    if fuse_bn:
+    if options.fold_bn:
         fold_batchnorms(model)
-    if channels_last:
+    if options.channels_last:
         model.to(memory_format=torch.channels_last)
-    if low_res_fusion:
-        use_low_res_fusion(model)
-    use_separable_max_pool(model)
-    if nnpack:
-        use_nnpack_conv(model)
+    if options.low_res_fusion:
+        use_low_res_fusion(model, options)
+    if options.gather_warp or options.grid_cache:
+        use_fast_flow_warp(model, options)
+    if options.separable_max_pool:
+        use_separable_max_pool(model, options)
+    if options.nnpack:
+        use_nnpack_conv(model, options)
+    model.acceleration = options
     return model

@@ -2,14 +2,14 @@
 
 Which layout wins depends on the model and the CPU: on a 2-core AVX2
 EPYC, SFNet-R18 is 1.1-1.2x faster in NCHW with NNPACK's FFT / Winograd
-kernels (:mod:`sfseg.models.layers.nnpack_conv`) for its 128-512 channel
+kernels (:mod:`sfseg.acceleration.nnpack_conv`) for its 128-512 channel
 3x3 convolutions, SFNet-STDC1 1.2x faster channels-last with oneDNN
 (narrow convolutions, where the transforms cost what they save); on
 AVX-512 CPUs oneDNN's direct kernels get faster still. Instead of a
 fixed rule, :func:`tune_layout` times real inference calls of each
 input shape: the first runs channels-last with oneDNN (no kernel
 timing, so a single image pays nothing for the tuning), the second
-channels-last while :class:`~sfseg.models.layers.NNPACKConv2d` times its
+channels-last while :class:`~sfseg.acceleration.NNPACKConv2d` times its
 kernels, the third channels-last timed, the fourth NCHW while the
 kernels are timed, the fifth NCHW timed; every later call of that shape
 runs in the faster layout. No call is wasted: every one returns its
@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from sfseg.models.layers.nnpack_conv import kernel_timing
+from .options import override
 
 _FORMATS = {
     'channels_last': torch.channels_last,
@@ -68,7 +68,7 @@ class LayoutTuner:
         layout, timing, timed = self.step_for(shape)
         self.set_layout(layout)
         inputs = inputs.contiguous(memory_format=_FORMATS[layout])
-        with kernel_timing(timing):
+        with override(kernel_timing=timing):
             start = time.perf_counter()
             logits = self.encode_decode(inputs, batch_img_metas)
             elapsed = time.perf_counter() - start
@@ -82,7 +82,7 @@ class LayoutTuner:
 
 
 def tune_layout(model):
-    """Let ``model`` (prepared with ``nnpack=True``) pick its layout per
+    """Let ``model`` (accelerated with ``nnpack=True``) pick its layout per
     input shape from its first five calls; returns the
     :class:`LayoutTuner` (also ``model.layout_tuner``)."""
     tuner = LayoutTuner(model)

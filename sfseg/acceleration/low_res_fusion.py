@@ -24,39 +24,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 
+from sfseg.models.layers import upsample_cat
+
 from .layout_copy import to_nchw
 from .nnpack_conv import NNPACKConv2d
+from .options import AccelerationOptions, in_effect
 from .tracing import is_tracing
 
-_ENABLED = [True]
 _PLANS_KEPT = 16
-
-
-def set_low_res_fusion(enabled: bool) -> bool:
-    """Allow or forbid :class:`LowResFusion` (e.g. to profile both
-    paths); returns the previous setting."""
-    previous = _ENABLED[0]
-    _ENABLED[0] = bool(enabled)
-    return previous
-
-
-def upsample_cat(feats):
-    """``feats[0]`` and the others upsampled to its size (bilinear,
-    ``align_corners=True``), concatenated along channels."""
-    size = feats[0].shape[2:]
-    ups = [
-        F.interpolate(x, size=size, mode='bilinear', align_corners=True)
-        for x in feats[1:]
-    ]
-    return torch.cat([feats[0]] + ups, dim=1)
-
-
-def fuse_levels(conv_module, feats, low_res=None):
-    """``conv_module(upsample_cat(feats))``, through ``low_res`` (a
-    :class:`LowResFusion` of ``conv_module``) where it applies."""
-    if low_res is not None and low_res.applies(feats):
-        return low_res(feats)
-    return conv_module(upsample_cat(feats))
 
 
 def _axis_taps(n_in, n_out, kernel):
@@ -112,28 +87,29 @@ class LowResFusion(nn.Module):
 
     Built from a ConvModule whose conv is k x k (odd k), stride 1,
     padding k // 2, no dilation or groups, zero padding, applied in the
-    order conv, norm, act. Levels at least ``min_area_ratio`` times
-    smaller in area than the first ("far") go the low-resolution way;
+    order conv, norm, act. Levels at least ``low_res_min_area_ratio``
+    (an option) times smaller in area than the first ("far") go the
+    low-resolution way;
     the others ("near", the first included) are upsampled, concatenated
     and convolved by ``fine[j]``, the conv's slice for levels 0..j (with
     the bias): plain ``nn.Conv2d`` modules, so that
-    :func:`~sfseg.models.layers.use_nnpack_conv` can pick their kernels.
+    :func:`~sfseg.acceleration.use_nnpack_conv` can pick their kernels.
     The slices are taken from the conv's current weights and re-taken if
     those change.
 
     Args:
         conv_module (ConvModule): the fusion conv (e.g. ``conv_last``).
         level_channels (list[int]): channels of each level, finest first.
+        options (AccelerationOptions): thresholds and the switch.
 
     Shape:
         - feats: N x C_i x H_i x W_i, H_i <= H_0 and W_i <= W_0 for i > 0
         - output: N x C_out x H_0 x W_0, in the layout of ``feats[0]``
     """
 
-    min_area_ratio = 4
-
-    def __init__(self, conv_module, level_channels):
+    def __init__(self, conv_module, level_channels, options=None):
         super().__init__()
+        self.options = options or AccelerationOptions()
         if not self.supports(conv_module, level_channels):
             raise ValueError(
                 f'{type(conv_module).__name__} cannot be split by level '
@@ -209,7 +185,9 @@ class LowResFusion(nn.Module):
         """True where the split path runs: CPU float32 inference (no
         autograd, autocast or graph capture) of levels no larger than the
         first, with the channels the conv was split for."""
-        if not _ENABLED[0] or torch.is_grad_enabled() or is_tracing():
+        if not in_effect(self.options).low_res_fusion:
+            return False
+        if torch.is_grad_enabled() or is_tracing():
             return False
         if torch.is_autocast_enabled('cpu') or len(feats) != len(
             self.level_channels
@@ -239,14 +217,15 @@ class LowResFusion(nn.Module):
 
     def _far_from(self, feats):
         """Index of the first level of the trailing run of levels at least
-        ``min_area_ratio`` times smaller than the first (their shares run
-        at their own size; a smaller ratio saves less than the resampling
-        costs); ``len(feats)`` if there is none."""
+        ``low_res_min_area_ratio`` times smaller than the first (their
+        shares run at their own size; a smaller ratio saves less than the
+        resampling costs); ``len(feats)`` if there is none."""
+        ratio = in_effect(self.options).low_res_min_area_ratio
         area = feats[0].shape[2] * feats[0].shape[3]
         start = len(feats)
         while start > 1:
             x = feats[start - 1]
-            if area < self.min_area_ratio * x.shape[2] * x.shape[3]:
+            if area < ratio * x.shape[2] * x.shape[3]:
                 break
             start -= 1
         return start
@@ -309,16 +288,25 @@ class LowResFusion(nn.Module):
             out = module.activate(out)
         return out
 
+    def fuse(self, feats):
+        """What the head's ``fuse`` computes: this module where it
+        applies, else ``conv_module(upsample_cat(feats))``."""
+        if self.applies(feats):
+            return self(feats)
+        return self.conv_module[0](upsample_cat(feats))
 
-def use_low_res_fusion(model: nn.Module) -> int:
+
+def use_low_res_fusion(model: nn.Module, options=None) -> int:
     """Give every head of ``model`` that fuses upsampled levels (a
-    ``low_res_fusion`` attribute and a ``conv_last`` over levels of
-    ``channels`` channels each) a :class:`LowResFusion`; returns how
+    ``fuse(levels)`` method computing ``conv_last(upsample_cat(levels))``
+    over levels of ``channels`` channels each) a :class:`LowResFusion`:
+    registered as its ``low_res_fusion`` submodule (so layouts and NNPACK
+    reach its convs) and bound in place of its ``fuse``; returns how
     many. Heads that have one keep it."""
     count = 0
     for module in list(model.modules()):
-        if not hasattr(module, 'low_res_fusion') or isinstance(
-            module.low_res_fusion, LowResFusion
+        if not callable(getattr(module, 'fuse', None)) or isinstance(
+            getattr(module, 'low_res_fusion', None), LowResFusion
         ):
             continue
         conv_module = getattr(module, 'conv_last', None)
@@ -328,6 +316,10 @@ def use_low_res_fusion(model: nn.Module) -> int:
             continue
         levels = [channels] * (conv.in_channels // channels)
         if LowResFusion.supports(conv_module, levels):
-            module.low_res_fusion = LowResFusion(conv_module, levels)
+            fusion = LowResFusion(conv_module, levels, options)
+            module.add_module('low_res_fusion', fusion)
+            # an instance attribute: the head's own ``fuse`` stays the
+            # paper's, this one answers for the prepared model
+            module.fuse = fusion.fuse
             count += 1
     return count

@@ -13,8 +13,9 @@ import contextlib
 
 import torch
 
-from sfseg.utils import cpu_info
 from sfseg.utils.user_errors import SFSegUserError
+
+from . import cpu_info
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')
 # precisions each backend can run (bf16 only where the CPU has it natively)

@@ -14,16 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-_ENABLED = [True]
-
-
-def set_gather_warp(enabled: bool) -> bool:
-    """Allow or forbid :func:`gather_warp` (e.g. to profile both paths);
-    returns the previous setting."""
-    previous = _ENABLED[0]
-    _ENABLED[0] = bool(enabled)
-    return previous
-
 
 def can_gather_warp(x: Tensor) -> bool:
     """True where :func:`gather_warp` is the faster exact replacement.
@@ -32,8 +22,7 @@ def can_gather_warp(x: Tensor) -> bool:
     whose backward is the one the official code uses).
     """
     return (
-        _ENABLED[0]
-        and x.device.type == 'cpu'
+        x.device.type == 'cpu'
         and x.dim() == 4
         and not torch.is_grad_enabled()
         and x.is_contiguous(memory_format=torch.channels_last)

@@ -17,43 +17,19 @@ NCHW only: a channels-last input is copied to NCHW and the output back
 (SFNet's ``conv_last`` runs 1.5x faster so, 279 against 419 ms for 256
 channels at 256 x 512), so convolutions under
 ``NNPACKConv2d.min_channels_last_macs`` keep oneDNN untimed there.
-:mod:`sfseg.apis.layout_tuner` chooses between the two layouts for the
+:mod:`sfseg.acceleration.layout_tuner` chooses between the two layouts for the
 whole model.
 """
 
 import time
-from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 from .layout_copy import to_channels_last, to_nchw
+from .options import AccelerationOptions, in_effect
 from .tracing import is_tracing
-
-_ENABLED = [True]
-_TIMING = [True]
-
-
-def set_nnpack_conv(enabled: bool) -> bool:
-    """Allow or forbid NNPACK kernels everywhere (e.g. to profile both
-    paths); returns the previous setting."""
-    previous = _ENABLED[0]
-    _ENABLED[0] = bool(enabled)
-    return previous
-
-
-@contextmanager
-def kernel_timing(enabled: bool):
-    """Within the context, input shapes an :class:`NNPACKConv2d` has not
-    timed yet are timed (``True``) or run oneDNN without timing and
-    without remembering a choice (``False``, e.g. for a single image)."""
-    previous = _TIMING[0]
-    _TIMING[0] = bool(enabled)
-    try:
-        yield
-    finally:
-        _TIMING[0] = previous
 
 
 def nnpack_available() -> bool:
@@ -89,64 +65,63 @@ class NNPACKConv2d(nn.Conv2d):
     """``nn.Conv2d`` whose CPU inference uses NNPACK where that is faster.
 
     Same parameters and state dict as the convolution it replaces (made
-    by :func:`use_nnpack_conv`). The first no-grad CPU float32 call with an
-    input of a new shape and layout (NCHW or channels-last) times oneDNN
-    and NNPACK (``repeats`` runs each, after a warm-up that is skipped
-    where an earlier run makes it needless), returns the output of the
-    faster and remembers
+    by :func:`use_nnpack_conv`, which also sets its ``options``). The first
+    no-grad CPU float32 call with an input of a new shape and layout (NCHW
+    or channels-last) times oneDNN and NNPACK (``nnpack_repeats`` runs
+    each, after a warm-up that is skipped where an earlier run makes it
+    needless), returns the output of the faster and remembers
     the faster kernel for that shape, layout and thread count (the times
     are kept in ``kernel_times`` for reports); NNPACK must take less than
-    ``min_speedup_ratio`` of oneDNN's time. Channels-last inputs are
-    timed only from ``min_channels_last_macs`` multiply-adds on, as the
-    layout copies NNPACK needs cost more than it saves on smaller ones.
-    Training, tracing, autocast and other dtypes always take
+    ``nnpack_min_speedup`` of oneDNN's time. Channels-last inputs are
+    timed only from ``nnpack_min_channels_last_macs`` multiply-adds on, as
+    the layout copies NNPACK needs cost more than it saves on smaller
+    ones. Training, tracing, autocast and other dtypes always take
     ``nn.Conv2d``'s path.
 
     Shape: N x C_in x H x W -> N x C_out x H x W, in the input's layout.
     """
 
-    repeats = 1
-    min_channels_last_macs = 2e9
-    min_speedup_ratio = 0.95
+    options = AccelerationOptions(nnpack=True)
 
     def kernel_for(self, x: Tensor) -> str:
         """'nnpack' or 'onednn' for this input (timing it if new)."""
-        return self._choose(x)[0]
+        return self._choose(x, in_effect(self.options))[0]
 
-    def _choose(self, x):
+    def _choose(self, x, options):
         """(kernel, its output for ``x`` if choosing ran it, else None)."""
         layout = 'nchw' if x.is_contiguous() else 'channels_last'
         key = (tuple(x.shape), torch.get_num_threads(), layout)
         choices = self.__dict__.setdefault('_kernel_choices', {})
         if key in choices:
             return choices[key], None
-        if not _TIMING[0]:
+        if not options.kernel_timing:
             self.__dict__.setdefault('_warm', set()).add(key)
             return 'onednn', None
         if layout == 'channels_last' and (
-            x.numel() * self.out_channels * 9 < self.min_channels_last_macs
+            x.numel() * self.out_channels * 9
+            < options.nnpack_min_channels_last_macs
         ):
             choices[key] = 'onednn'
             return 'onednn', None
-        choices[key], out = self._time_kernels(x, key)
+        choices[key], out = self._time_kernels(x, key, options)
         return choices[key], out
 
-    def _time_kernels(self, x, key):
+    def _time_kernels(self, x, key, options):
         # A layout's first oneDNN run builds its primitive: time another
         # unless an untimed call has run this shape already.
         warm = key in self.__dict__.get('_warm', ())
         onednn, onednn_out = _best_time(
             lambda: self._conv_forward(x, self.weight, self.bias),
-            self.repeats + (not warm),
+            options.nnpack_repeats + (not warm),
         )
-        limit = self.min_speedup_ratio * onednn  # near-ties keep oneDNN
+        limit = options.nnpack_min_speedup * onednn  # near-ties: oneDNN
         try:
             nnpack, nnpack_out = _best_time(lambda: self._nnpack(x), 1)
         except RuntimeError:  # e.g. a workspace NNPACK cannot allocate
             return 'onednn', onednn_out
         if nnpack >= limit:  # the first run also sized NNPACK's workspace
             nnpack, nnpack_out = _best_time(
-                lambda: self._nnpack(x), self.repeats
+                lambda: self._nnpack(x), options.nnpack_repeats
             )
         times = self.__dict__.setdefault('kernel_times', {})
         times[key] = dict(onednn=onednn, nnpack=nnpack)
@@ -162,8 +137,9 @@ class NNPACKConv2d(nn.Conv2d):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        options = in_effect(self.options)
         if (
-            _ENABLED[0]
+            options.nnpack
             and x.device.type == 'cpu'
             and x.dtype == torch.float32
             and x.dim() == 4
@@ -175,7 +151,7 @@ class NNPACKConv2d(nn.Conv2d):
             and not torch.is_autocast_enabled('cpu')
             and not is_tracing()
         ):
-            kernel, out = self._choose(x)
+            kernel, out = self._choose(x, options)
             if out is not None:  # the timing runs computed it already
                 return out
             if kernel == 'nnpack':
@@ -183,15 +159,18 @@ class NNPACKConv2d(nn.Conv2d):
         return super().forward(x)
 
 
-def use_nnpack_conv(model: nn.Module) -> int:
+def use_nnpack_conv(model: nn.Module, options=None) -> int:
     """Turn every eligible ``nn.Conv2d`` of ``model`` into a
-    :class:`NNPACKConv2d` in place (parameters untouched); returns how
-    many. Does nothing where PyTorch was built without NNPACK."""
+    :class:`NNPACKConv2d` in place (parameters untouched) with
+    ``options``; returns how many. Does nothing where PyTorch was built
+    without NNPACK."""
     if not nnpack_available():
         return 0
+    options = options or AccelerationOptions(nnpack=True)
     count = 0
     for module in model.modules():
         if nnpack_eligible(module):
             module.__class__ = NNPACKConv2d
+            module.options = options
             count += 1
     return count
