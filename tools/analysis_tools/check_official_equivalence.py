@@ -43,6 +43,7 @@ from official_sfsegnets import (  # noqa: E402
 )
 
 from sfseg.acceleration import AccelerationOptions, accelerate  # noqa: E402
+from sfseg.utils import load_checkpoint_file  # noqa: E402
 
 FAST = AccelerationOptions(channels_last=True, nnpack=True)
 # label -> options: the fast path, then one acceleration off at a time
@@ -84,7 +85,7 @@ def compare(root, family, shape, seed=0, fast=False):
         state = {f'module.{k}': v for k, v in official.state_dict().items()}
         torch.save({'state_dict': state, 'epoch': 0, 'mean_iu': 0.0}, src)
         report = converter.convert(src, dst)
-        converted = converter.load_checkpoint_file(dst, map_location='cpu')
+        converted = load_checkpoint_file(dst, map_location='cpu')
     model, _ = converter.build_reference(family, report['num_classes'])
     model.load_state_dict(converted['state_dict'], strict=True)
     model.eval()
