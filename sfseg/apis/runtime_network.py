@@ -6,14 +6,11 @@ whole / slide inference, resizing to the input, post-processing), so
 every backend yields the same ``SegDataSample`` as PyTorch.
 """
 
-import copy
-import os.path as osp
 import tempfile
 
 import torch
 
-from sfseg.acceleration import accelerate
-from sfseg.deploy import export_onnx, open_runtime, quantize_onnx
+from sfseg.deploy import build_runtime_network
 from sfseg.utils.user_errors import SFSegUserError
 
 # traced size; height and width stay dynamic in the graph
@@ -44,14 +41,15 @@ class RuntimeNetwork:
                 'ranges (e.g. a few images like the ones to segment)'
             )
         self._dir = tempfile.TemporaryDirectory(prefix='sfseg-deploy-')
-        path = osp.join(self._dir.name, 'model.onnx')
-        int8_path = osp.join(self._dir.name, 'model.int8.onnx')
-        network = accelerate(copy.deepcopy(model).cpu().float())
-        export_onnx(network, path, TRACE_SHAPE, dynamic=True)
-        if precision == 'int8':
-            path = quantize_onnx(path, int8_path, 'static', calibration)
-        self.file = path
-        self.runner = open_runtime(backend, path, threads, precision)
+        self.runner, self.file = build_runtime_network(
+            model,
+            backend,
+            self._dir.name,
+            precision,
+            calibration,
+            threads,
+            TRACE_SHAPE,
+        )
 
     def __call__(self, inputs):
         array = inputs.detach().to('cpu', torch.float32).numpy()

@@ -2,6 +2,7 @@
 (ONNX Runtime, OpenVINO). Not imported by ``import sfseg``."""
 
 from .onnx_export import ExportWrapper, export_onnx
+from .pipeline import build_runtime_network, export_network, network_inputs
 from .quantize import quantize_onnx
 from .runtimes import (
     RUNTIMES,
@@ -13,6 +14,9 @@ from .runtimes import (
 __all__ = [
     'RUNTIMES',
     'ExportWrapper',
+    'build_runtime_network',
+    'export_network',
+    'network_inputs',
     'OnnxRuntimeRunner',
     'OpenVINORunner',
     'export_onnx',

@@ -1,3 +1,4 @@
+import os
 import os.path as osp
 import sys
 
@@ -26,12 +27,14 @@ def test_dynamic_export_is_correct_at_other_sizes(config, tmp_path):
     torch.manual_seed(0)
     model = p2o.build_model(config)
     out = str(tmp_path / 'model.onnx')
-    wrapper = p2o.export(model, out, (64, 128), opset=17)
+    wrapper = p2o.export_network(model, out, (64, 128), opset=17)
     ops = {node.op_type for node in onnx.load(out).graph.node}
     assert 'GridSample' in ops
     diffs = p2o.verify(wrapper, out, [(64, 128), (96, 160)])
     assert max(diffs.values()) < 1e-4
     assert not model.training  # the exporter must not flip train mode
+    kinds = {type(m).__name__ for m in model.modules()}
+    assert 'FastFlowWarp' not in kinds  # a copy was prepared, not model
 
 
 def test_argmax_output_and_cli(tmp_path, capsys):
@@ -55,7 +58,9 @@ def test_argmax_output_and_cli(tmp_path, capsys):
 def test_refuses_opset_without_gridsample(tmp_path):
     model = p2o.build_model(LITE)
     with pytest.raises(ValueError, match='no GridSample'):
-        p2o.export(model, str(tmp_path / 'm.onnx'), (64, 128), opset=13)
+        p2o.export_network(
+            model, str(tmp_path / 'm.onnx'), (64, 128), opset=13
+        )
     with pytest.raises(SystemExit, match='multiple of 32'):
         p2o.main(
             [
@@ -78,7 +83,7 @@ def test_int8_quantisation(mode, tmp_path):
     model = p2o.build_model(LITE)
     fp32 = str(tmp_path / 'm.onnx')
     int8 = str(tmp_path / 'm.int8.onnx')
-    p2o.export(model, fp32, (64, 128), opset=17)
+    p2o.export_network(model, fp32, (64, 128), opset=17)
     calib = p2o.calibration_inputs(model, None, (64, 128), count=2)
     p2o.quantize(fp32, int8, mode, calib)
     ops = {node.op_type for node in onnx.load(int8).graph.node}
@@ -99,7 +104,16 @@ def test_calibration_images_are_normalised(toy_city):
     folder = osp.join(toy_city, 'leftImg8bit', 'train', 'toytown')
     arrays = p2o.calibration_inputs(model, folder, (64, 128), count=3)
     assert len(arrays) == 3 and arrays[0].shape == (1, 3, 64, 128)
-    assert -3 < float(arrays[0].mean()) < 3
+    # as the model's data preprocessor: BGR -> RGB, ImageNet mean / std
+    import mmcv
+    import numpy as np
+
+    first = sorted(os.listdir(folder))[0]
+    bgr = mmcv.imresize(mmcv.imread(osp.join(folder, first)), (128, 64))
+    mean = np.array([123.675, 116.28, 103.53], np.float32)
+    std = np.array([58.395, 57.12, 57.375], np.float32)
+    want = ((bgr[..., ::-1] - mean) / std).transpose(2, 0, 1)[None]
+    np.testing.assert_allclose(arrays[0], want, atol=1e-5)
     with pytest.raises(FileNotFoundError, match='no calibration images'):
         p2o.calibration_inputs(model, osp.dirname(folder), (64, 128))
 

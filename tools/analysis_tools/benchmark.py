@@ -69,6 +69,7 @@ from sfseg.acceleration.memory import (  # noqa: E402
     peak_memory_bytes,
     reset_peak_memory,
 )
+from sfseg.deploy import network_inputs  # noqa: E402
 from sfseg.utils import (  # noqa: E402
     load_weights_strictly,
     resolve_config,
@@ -237,19 +238,12 @@ def onnx_runner(name, model, variant, x, tmpdir, threads, calib):
     ``calib``: the normalised arrays int8 is calibrated on."""
     from sfseg.deploy import (
         OnnxRuntimeRunner,
-        export_onnx,
-        open_runtime,
-        quantize_onnx,
+        build_runtime_network,
+        export_network,
     )
 
-    fp32 = osp.join(tmpdir, f'{name}.onnx')
-    int8 = osp.join(tmpdir, f'{name}.int8.onnx')
-    if not osp.exists(fp32):
-        folded = accelerate(copy.deepcopy(model))
-        export_onnx(folded.cpu(), fp32, tuple(x.shape[2:]), dynamic=False)
-    quantised = variant.endswith('int8')
-    if quantised and not osp.exists(int8):
-        quantize_onnx(fp32, int8, 'static', calib)
+    work_dir = osp.join(tmpdir, name)
+    os.makedirs(work_dir, exist_ok=True)
     feed = x.cpu().numpy()
     if x.device.type == 'cuda':
         import onnxruntime as ort
@@ -260,17 +254,24 @@ def onnx_runner(name, model, variant, x, tmpdir, threads, calib):
             raise RuntimeError(
                 'onnxruntime has no CUDA provider; install onnxruntime-gpu'
             )
+        fp32 = osp.join(work_dir, 'model.onnx')
+        if not osp.exists(fp32):
+            export_network(model, fp32, tuple(x.shape[2:]), dynamic=False)
         runner = OnnxRuntimeRunner(
             fp32, threads, ['CUDAExecutionProvider', 'CPUExecutionProvider']
         )
         return Runner(
             name, variant, lambda: torch.from_numpy(runner(feed)).to(x.device)
         )
-    runner = open_runtime(
+    runner, _ = build_runtime_network(
+        model,
         'openvino' if variant.startswith('openvino') else 'onnxruntime',
-        int8 if quantised else fp32,
+        work_dir,
+        'int8' if variant.endswith('int8') else 'fp32',
+        calib,
         threads,
-        'int8' if quantised else 'fp32',
+        shape=tuple(x.shape[2:]),
+        dynamic=False,
     )
     return Runner(name, variant, lambda: torch.from_numpy(runner(feed)))
 
@@ -297,15 +298,15 @@ def build(path):
     return MODELS.build(cfg.model), cfg
 
 
-def benchmark_inputs(image, shape, calib_count=4):
+def benchmark_inputs(image, shape, model, calib_count=4):
     """The 1 x 3 x H x W input and the int8 calibration arrays.
 
     ``image`` None: standard normal noise, calibrated on more noise.
     ``'scene'``: a generated street scene (``toy_driving.draw_scene``),
     calibrated on other scenes. A file: that
     image resized to ``shape``, calibrated on generated scenes. Images are
-    normalised with ImageNet's RGB mean / std, as every benchmarked config
-    does.
+    normalised by ``model``'s data preprocessor (every benchmarked config
+    uses ImageNet's RGB mean / std).
     """
     if image is None:
         gen = torch.Generator().manual_seed(0)
@@ -318,10 +319,7 @@ def benchmark_inputs(image, shape, calib_count=4):
     from toy_driving import draw_scene
 
     def normalise(rgb):
-        mean = np.array([123.675, 116.28, 103.53], np.float32)
-        std = np.array([58.395, 57.12, 57.375], np.float32)
-        array = (rgb.astype(np.float32) - mean) / std
-        return np.ascontiguousarray(array.transpose(2, 0, 1)[None])
+        return network_inputs(model, [rgb[..., ::-1]])[0]
 
     def scene(seed):
         return draw_scene(*shape, np.random.default_rng(seed))[0]
@@ -375,12 +373,12 @@ def benchmark(args):
     torch.set_num_threads(args.threads)
     shape = tuple(args.shape)
     device = torch.device(args.device)
-    x, calib = benchmark_inputs(args.image, shape)
-    x = x.to(device)
     entries = [
         (osp.splitext(osp.basename(p))[0], resolve_config(p))
         for p in (args.configs or sfseg_cityscapes_configs())
     ]
+    x, calib = benchmark_inputs(args.image, shape, build(entries[0][1])[0])
+    x = x.to(device)
     if args.peers is not None:
         unknown = set(args.peers) - set(PEERS)
         if unknown:

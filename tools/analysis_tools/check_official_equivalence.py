@@ -54,6 +54,13 @@ FAST_VARIANTS = {
     'no gather warp': dataclasses.replace(FAST, gather_warp=False),
     'NCHW': dataclasses.replace(FAST, channels_last=False),
     'no BN folding': dataclasses.replace(FAST, fold_bn=False),
+    # what a CPU where NNPACK always times faster runs (e.g. AVX2 only)
+    'NNPACK everywhere': dataclasses.replace(
+        FAST, nnpack_min_speedup=1e9, nnpack_min_channels_last_macs=0
+    ),
+    'NNPACK everywhere, NCHW': dataclasses.replace(
+        FAST, channels_last=False, nnpack_min_speedup=1e9
+    ),
 }
 
 

@@ -3,7 +3,9 @@
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] \\
         --output model.onnx --shape 1024 2048 --verify
 
-Height and width are dynamic by default: SFNet's flow warping builds its
+The exported network is the inference one (``sfseg.deploy.export_network``:
+BN folded, deep supervision removed). Height and width are dynamic by
+default: SFNet's flow warping builds its
 sampling grid from the run-time input size, so the exported graph stays
 correct at sizes other than the traced one (``--verify`` checks the traced
 size and a second one). ``grid_sample`` needs opset >= 16 (ONNX GridSample);
@@ -24,8 +26,12 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-from sfseg.deploy import RUNTIMES, open_runtime
-from sfseg.deploy import export_onnx as export
+from sfseg.deploy import (
+    RUNTIMES,
+    export_network,
+    network_inputs,
+    open_runtime,
+)
 from sfseg.deploy import quantize_onnx as quantize
 from sfseg.utils import (
     exit_on_user_error,
@@ -84,7 +90,6 @@ def calibration_inputs(model, image_dir, shape, count=8, seed=0):
         ]
     import mmcv
 
-    pre = model.data_preprocessor
     files = sorted(
         osp.join(image_dir, f)
         for f in os.listdir(image_dir)
@@ -92,14 +97,7 @@ def calibration_inputs(model, image_dir, shape, count=8, seed=0):
     )[:count]
     if not files:
         raise FileNotFoundError(f'no calibration images in {image_dir}')
-    arrays = []
-    for path in files:
-        img = mmcv.imresize(mmcv.imread(path), (shape[1], shape[0]))
-        tensor = torch.from_numpy(img).permute(2, 0, 1)[None].float()
-        if pre.channel_conversion:
-            tensor = tensor[:, [2, 1, 0]]
-        arrays.append(((tensor - pre.mean) / pre.std).numpy())
-    return arrays
+    return network_inputs(model, [mmcv.imread(f) for f in files], shape)
 
 
 def simplify(output):
@@ -176,14 +174,14 @@ def main(argv=None):
     if shape[0] % 32 or shape[1] % 32:
         sys.exit(f'error: --shape {shape} must be a multiple of 32')
     model = build_model(args.config, args.checkpoint, args.cfg_options)
-    wrapper = export(
+    wrapper = export_network(
         model,
         args.output,
         shape,
-        args.opset,
-        not args.static,
-        args.dynamo,
-        args.argmax,
+        opset=args.opset,
+        dynamic=not args.static,
+        dynamo=args.dynamo,
+        argmax=args.argmax,
     )
     if args.simplify:
         simplify(args.output)
