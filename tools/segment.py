@@ -27,6 +27,7 @@ or ``sfseg::<folder>/<name>.py``; the checkpoint must fit the config.
 """
 
 import argparse
+import functools
 import os
 import os.path as osp
 import sys
@@ -119,10 +120,12 @@ def list_images(path, exclude=None):
     return found
 
 
-def calibration_images(path, max_size, count=CALIB_IMAGES, exclude=None):
+def calibration_images(
+    path, max_size, count=CALIB_IMAGES, exclude=None, read=read_image
+):
     """Up to ``count`` readable images (BGR) of an image, a folder (but
-    not its sub-folder ``exclude``) or the first frames of a video, shrunk
-    as they will be segmented."""
+    not its sub-folder ``exclude``) or the first frames of a video, read
+    by ``read`` and shrunk as they will be segmented."""
     images = []
     if osp.isfile(path) and path.lower().endswith(VIDEO_EXTS):
         reader = cv2.VideoCapture(path)
@@ -135,7 +138,7 @@ def calibration_images(path, max_size, count=CALIB_IMAGES, exclude=None):
     else:
         for file, _ in list_images(path, exclude):
             try:
-                img = read_image(file)
+                img = read(file)
                 check_min_size(img, file)
             except InputImageError:
                 continue
@@ -236,10 +239,10 @@ def segment_images(
     skip_bad,
     max_size,
     skip_existing=False,
-    max_pixels=DEFAULT_MAX_PIXELS,
-    oversize='refuse',
+    read=read_image,
 ):
-    """Overlays and label maps for an image or a folder (see module)."""
+    """Overlays and label maps for an image or a folder (see module);
+    ``read`` reads each image (:func:`read_image` with the pixel limit)."""
     report = Report('images')
     images = list_images(path, exclude=out_dir)
     _remove_partials(out_dir)
@@ -256,7 +259,7 @@ def segment_images(
     for file, stem in images:
         reset_peak_memory()
         try:
-            img = read_image(file, max_pixels, oversize)
+            img = read(file)
             check_min_size(img, file)
         except InputImageError as err:
             if not skip_bad:
@@ -350,10 +353,13 @@ def segment(
     if not osp.exists(path):
         raise InputImageError(f'input not found: {path}')
     resolve_precision(precision, device, backend)  # refuse before reading
+    read = functools.partial(
+        read_image, max_pixels=max_pixels, oversize=oversize
+    )
     calibration = None
     if precision == 'int8':
         calibration = calibration_images(
-            calib or path, max_size, exclude=out_dir
+            calib or path, max_size, exclude=out_dir, read=read
         )
     inferencer = SFSegInferencer(
         config,
@@ -378,8 +384,7 @@ def segment(
             skip_bad,
             max_size,
             skip_existing,
-            max_pixels,
-            oversize,
+            read,
         )
     report.precision = inferencer.precision
     report.backend = inferencer.backend

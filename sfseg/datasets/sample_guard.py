@@ -30,6 +30,7 @@ from .checks import (
     describe_ids,
     out_of_range_ids,
 )
+from .wrappers import wrapped_datasets
 
 
 class BadSampleError(SFSegUserError, DatasetInputError):
@@ -86,15 +87,15 @@ class GuardedCompose(Compose):
                 return None
         return data
 
-    def _bad(self, info, problem):
-        path = info.get('img_path')
-        if 'label' in problem:
-            path = info.get('seg_map_path', path)
+    def _bad(self, info, problem, path):
         return BadSampleError(
             f'{self.dataset_name} {_sample_name(info)}: {problem}', path
         )
 
     def _load(self, transform, data, info):
+        # once the image is in, a loading failure is the label's file
+        key = 'seg_map_path' if 'img' in data else 'img_path'
+        path = info.get(key, info.get('img_path'))
         try:
             data = transform(data)
         except Exception as err:
@@ -102,12 +103,14 @@ class GuardedCompose(Compose):
                 info,
                 f'cannot be loaded by {type(transform).__name__} '
                 f'({type(err).__name__}: {err})',
+                path,
             ) from err
         if data is None:  # LoadImageFromFile(ignore_empty=True)
             raise self._bad(
                 info,
                 f'{type(transform).__name__} returned nothing '
                 '(unreadable file)',
+                path,
             )
         return data
 
@@ -119,27 +122,15 @@ class GuardedCompose(Compose):
             raise self._bad(
                 info,
                 describe_ids(found, self.num_classes, self.ignore_index),
+                info.get('seg_map_path'),
             )
-
-
-def _children(dataset):
-    for name in ('dataset', 'boost_dataset'):
-        child = getattr(dataset, name, None)
-        if child is not None:
-            yield child
-    yield from getattr(dataset, 'datasets', None) or []
 
 
 def guard_pipelines(dataset, check_labels=True):
     """Replace the pipeline of ``dataset`` and of every dataset it wraps
     by a :class:`GuardedCompose`; returns how many were replaced."""
-    done, todo, count = [], [dataset], 0
-    while todo:
-        item = todo.pop()
-        if any(item is d for d in done):
-            continue
-        done.append(item)
-        todo.extend(_children(item))
+    count = 0
+    for item in wrapped_datasets(dataset):
         pipeline = getattr(item, 'pipeline', None)
         if not isinstance(pipeline, Compose) or isinstance(
             pipeline, GuardedCompose

@@ -204,7 +204,20 @@ def test_label_25_named_by_the_runtime_check(own_city):
     assert 'CityscapesDataset sample 0' in text
     assert info['img_path'] in text and info['seg_map_path'] in text
     assert 'label ids outside 0..18 and 255: 25 (1 px)' in text
+    assert err.value.path == info['seg_map_path']  # the file to fix
     assert guard[1]['gt_seg_map'].shape == (64, 128)  # others load
+
+
+def test_unreadable_label_is_named_as_the_bad_file(own_city):
+    guard = SFSampleGuard(toy_train_set(own_city, LOADING))
+    guard.full_init()
+    info = guard.get_data_info(2)
+    with open(info['seg_map_path'], 'wb') as f:
+        f.write(b'not a png')
+    with pytest.raises(BadSampleError) as err:
+        guard[2]
+    assert 'cannot be loaded by LoadAnnotations' in str(err.value)
+    assert err.value.path == info['seg_map_path']
 
 
 def test_skip_replaces_deterministically_and_stops_after_max_bad(

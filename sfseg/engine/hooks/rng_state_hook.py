@@ -26,24 +26,15 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
+from sfseg.datasets.wrappers import wrapped_datasets
+
 KEY = 'rng_states'
 
 
-def _datasets(dataset):
-    """``dataset`` and every dataset it wraps."""
-    seen, todo = [], [dataset]
-    while todo:
-        item = todo.pop()
-        if item is None or any(item is s for s in seen):
-            continue
-        seen.append(item)
-        todo += list(getattr(item, 'datasets', None) or [])
-        todo.append(getattr(item, 'dataset', None))
-    return seen
-
-
 def _stateful(dataset):
-    return [d for d in _datasets(dataset) if hasattr(d, 'set_rng_state')]
+    return [
+        d for d in wrapped_datasets(dataset) if hasattr(d, 'set_rng_state')
+    ]
 
 
 def capture(dataset=None):
