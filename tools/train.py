@@ -10,10 +10,12 @@ import argparse
 import logging
 import os
 
+from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
+from sfseg.acceleration import amp_dtype
 from sfseg.engine.resume import find_verified_checkpoint
 from sfseg.utils import (
     add_common_args,
@@ -36,7 +38,10 @@ def parse_args():
         'tools/dist_train.sh always passes it',
     )
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision'
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision: fp16 on CUDA, bf16 on CPUs with '
+        'native bf16',
     )
     parser.add_argument(
         '--auto-scale-lr',
@@ -69,6 +74,8 @@ def main():
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
+            # fp16 on CUDA, bf16 on CPUs with native bf16 (else refused)
+            cfg.optim_wrapper.dtype = amp_dtype(get_device())
             # AMP's dynamic loss scale already skips steps with inf / NaN
             # gradients; SFOptimWrapper's guard options do not apply
             cfg.optim_wrapper.pop('nonfinite', None)

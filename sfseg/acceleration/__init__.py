@@ -24,7 +24,13 @@ from .nnpack_conv import (
     use_nnpack_conv,
 )
 from .options import AccelerationOptions, in_effect, override
-from .precision import BACKENDS, PRECISIONS, autocast_for, resolve_precision
+from .precision import (
+    BACKENDS,
+    PRECISIONS,
+    amp_dtype,
+    autocast_for,
+    resolve_precision,
+)
 from .prepare import accelerate, drop_training_branches, fold_batchnorms
 from .separable_max_pool import (
     SeparableMaxPool2d,
@@ -41,6 +47,7 @@ __all__ = [
     'LowResFusion',
     'NNPACKConv2d',
     'PRECISIONS',
+    'amp_dtype',
     'SCHEDULE',
     'SeparableMaxPool2d',
     'accelerate',

@@ -7,6 +7,14 @@ native, and an explicit bf16 request on other CPUs is refused rather than
 run slowly. int8 changes outputs beyond rounding (argmax agreement, not
 max abs difference, is its measure), so ``auto`` never picks it: it is
 asked for explicitly and runs in ONNX Runtime or OpenVINO.
+
+On a CUDA device (PyTorch only) ``auto`` picks fp16, which every GPU
+since Pascal runs with tensor-core or native half arithmetic; bf16 runs
+where ``torch.cuda.is_bf16_supported(including_emulation=False)``
+(Ampere and later) and is
+refused, naming the GPU, on the others (V100, TITAN RTX, 1080 Ti: the
+paper's GPUs), which would otherwise fail inside PyTorch. fp16 is CUDA
+only: CPUs run it emulated.
 """
 
 import contextlib
@@ -17,10 +25,11 @@ from sfseg.utils.user_errors import SFSegUserError
 
 from . import cpu_info
 
-PRECISIONS = ('auto', 'fp32', 'bf16', 'int8')
-# precisions each backend can run (bf16 only where the CPU has it natively)
+PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16', 'int8')
+# precisions each backend can run (bf16 only where the CPU has it natively,
+# fp16 only on CUDA)
 _SUPPORTED = {
-    'pytorch': ('fp32', 'bf16'),
+    'pytorch': ('fp32', 'fp16', 'bf16'),
     'onnxruntime': ('fp32', 'int8'),
     'openvino': ('fp32', 'bf16', 'int8'),
 }
@@ -45,6 +54,13 @@ def resolve_precision(precision='auto', device='cpu', backend='pytorch'):
             '(or the pytorch backend on the GPU)'
         )
     supported = _SUPPORTED[backend]
+    if str(device).startswith('cuda'):
+        return _resolve_cuda(precision, device)
+    if precision == 'fp16':
+        raise SFSegUserError(
+            'fp16 runs on CUDA devices only (a CPU would emulate it); use '
+            '--precision auto, fp32 or bf16 on the CPU'
+        )
     native = cpu_info.has_native_bf16() if on_cpu else True
     if precision == 'auto':
         return 'bf16' if on_cpu and native and 'bf16' in supported else 'fp32'
@@ -63,8 +79,44 @@ def resolve_precision(precision='auto', device='cpu', backend='pytorch'):
     return precision
 
 
+def _resolve_cuda(precision, device):
+    name = torch.cuda.get_device_name(torch.device(device))
+    if precision == 'auto':
+        return 'fp16'
+    if precision == 'int8':
+        raise SFSegUserError(
+            f'int8 does not run on {name} here: it runs in ONNX Runtime or '
+            'OpenVINO on the CPU (--device cpu --backend onnxruntime)'
+        )
+    if precision == 'bf16' and not torch.cuda.is_bf16_supported(
+        including_emulation=False
+    ):
+        raise SFSegUserError(
+            f'bf16 requested, but {name} has no bf16 support (it needs '
+            'compute capability 8.0, Ampere, or later); use --precision '
+            'auto or fp16'
+        )
+    return precision
+
+
+def amp_dtype(device='cpu'):
+    """The autocast dtype of ``--amp`` training on ``device``: fp16 on
+    CUDA (with mmengine's dynamic loss scale), bf16 on CPUs with native
+    bf16; refused, naming the CPU, on the others."""
+    if str(device).startswith('cuda'):
+        return 'float16'
+    if not cpu_info.has_native_bf16():
+        raise SFSegUserError(
+            f'--amp on {cpu_info.cpu_model()}: CPU autocast is bf16, which '
+            'this CPU has no native support for (AVX-512 BF16 / AMX) and '
+            'would emulate, several times slower; train in fp32'
+        )
+    return 'bfloat16'
+
+
 def autocast_for(precision, device='cpu'):
     """The context that runs a PyTorch forward pass in ``precision``."""
-    if precision == 'bf16':
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(precision)
+    if dtype is not None:
+        return torch.autocast(torch.device(device).type, dtype=dtype)
     return contextlib.nullcontext()

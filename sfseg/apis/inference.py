@@ -185,11 +185,14 @@ class SFSegInferencer(MMSegInferencer):
         return arrays
 
     def forward(self, inputs, **kwargs):
-        if self.backend != 'pytorch' or self.precision != 'bf16':
+        if self.backend != 'pytorch' or self.precision not in (
+            'bf16',
+            'fp16',
+        ):
             return super().forward(inputs, **kwargs)
         with autocast_for(self.precision, self.device):
             samples = super().forward(inputs, **kwargs)
-        for sample in samples:  # bf16 logits -> fp32 for the outputs
+        for sample in samples:  # half logits -> fp32 for the outputs
             sample.seg_logits.data = sample.seg_logits.data.float()
         return samples
 

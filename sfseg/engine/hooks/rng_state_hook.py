@@ -15,6 +15,16 @@ just before the first batch after the skipped ones is drawn, which is
 where an uninterrupted run continues. Data loaders get their own torch
 generator, so creating an iterator (e.g. for validation) no longer draws
 from the global stream. Checkpoints without states resume with a warning.
+
+On a GPU each rank saves the CUDA state of its own device only, and the
+states are moved to the CPU before they are set: mmengine's resume loads
+checkpoints with ``map_location`` = the current device, which turns the
+saved byte tensors into CUDA tensors that ``torch.set_rng_state``
+refuses. Resume on a GPU is exact where the CUDA kernels are
+deterministic; the backward of ``grid_sample`` and of bilinear
+upsampling accumulate with atomics there, so those gradients (and the
+weights after them) differ in the last bits from run to run, resumed or
+not (docs/training.md).
 """
 
 import random
@@ -46,16 +56,42 @@ def capture(dataset=None):
         datasets=[d.rng_state() for d in _stateful(dataset)],
     )
     if torch.cuda.is_available():
-        state['cuda'] = torch.cuda.get_rng_state_all()
+        # this rank's device only: another run may see fewer GPUs
+        state['cuda'] = torch.cuda.get_rng_state()
     return state
 
 
+def to_cpu(value):
+    """``value`` with every tensor in it moved to the CPU (states loaded
+    with ``map_location='cuda'`` come back as CUDA tensors)."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        return {k: to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(to_cpu(v) for v in value)
+    return value
+
+
+def _cuda_state(saved):
+    """This device's CUDA state from ``saved``: one state, or (written
+    before sfseg saved one device per rank) one per visible GPU, of
+    which the current device's is taken if it exists."""
+    if isinstance(saved, (list, tuple)):
+        index = torch.cuda.current_device()
+        return saved[index] if index < len(saved) else None
+    return saved
+
+
 def restore(state, dataset=None):
+    state = to_cpu(state)
     torch.set_rng_state(state['torch'])
     np.random.set_state(state['numpy'])
     random.setstate(state['python'])
-    if 'cuda' in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
+    if state.get('cuda') is not None and torch.cuda.is_available():
+        cuda = _cuda_state(state['cuda'])
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda)
     for holder, value in zip(_stateful(dataset), state['datasets']):
         holder.set_rng_state(value)
 
