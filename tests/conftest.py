@@ -1,13 +1,9 @@
 import os
 import os.path as osp
-import sys
 
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-# driving_fixtures.py: dataset fixtures shared by several test folders
-sys.path.insert(0, osp.join(REPO, 'tests', 'test_datasets'))
 # Keep the 2-core machine responsive and results repeatable.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
@@ -20,7 +16,7 @@ def repo_root():
 @pytest.fixture(scope='session')
 def toy_city(tmp_path_factory):
     """A tiny toy Cityscapes-layout dataset shared by the training tests."""
-    from toy_driving import generate
+    from sfseg.datasets.toy_driving import generate
 
     root = tmp_path_factory.mktemp('toy_city')
     generate(

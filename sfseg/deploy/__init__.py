@@ -1,7 +1,8 @@
 """Deployment: ONNX export, int8 quantisation and the CPU runtimes
 (ONNX Runtime, OpenVINO). Not imported by ``import sfseg``."""
 
-from .onnx_export import ExportWrapper, export_onnx
+from .export_warp import WARPS, GatherExportWarp, gather_sample
+from .onnx_export import OPSETS, ExportWrapper, check_opset, export_onnx
 from .pipeline import build_runtime_network, export_network, network_inputs
 from .quantize import quantize_onnx
 from .runtimes import (
@@ -10,9 +11,16 @@ from .runtimes import (
     OpenVINORunner,
     open_runtime,
 )
+from .verify import verify
 
 __all__ = [
+    'OPSETS',
     'RUNTIMES',
+    'WARPS',
+    'GatherExportWarp',
+    'check_opset',
+    'gather_sample',
+    'verify',
     'ExportWrapper',
     'build_runtime_network',
     'export_network',

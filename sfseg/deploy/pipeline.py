@@ -25,7 +25,7 @@ from .runtimes import open_runtime
 def export_network(model, output, shape, **export_options):
     """Export a prepared copy of ``model`` (left unchanged) to ``output``;
     returns the traced wrapper (see :func:`export_onnx` for the options:
-    ``opset``, ``dynamic``, ``dynamo``, ``argmax``)."""
+    ``opset``, ``dynamic``, ``dynamo``, ``argmax``, ``warp``)."""
     network = accelerate(copy.deepcopy(model).cpu().float())
     return export_onnx(network, output, shape, **export_options)
 
@@ -39,6 +39,7 @@ def build_runtime_network(
     threads=None,
     shape=(128, 256),
     dynamic=True,
+    warp='gridsample',
 ):
     """``(runner, onnx file)``: ``model``'s network in ``backend``.
 
@@ -53,15 +54,18 @@ def build_runtime_network(
         threads (int, optional): intra-op threads of the runtime.
         shape (tuple): traced height and width.
         dynamic (bool): height and width dynamic in the graph.
+        warp (str): ``'gridsample'`` or ``'gather'`` (no GridSample node,
+            :mod:`.export_warp`).
 
     The runner takes and returns float32 numpy arrays (N x 3 x H x W
     normalised images -> N x K x H/s x W/s logits).
     """
-    path = osp.join(work_dir, 'model.onnx')
+    stem = 'model' if warp == 'gridsample' else f'model.{warp}'
+    path = osp.join(work_dir, f'{stem}.onnx')
     if not osp.exists(path):
-        export_network(model, path, shape, dynamic=dynamic)
+        export_network(model, path, shape, dynamic=dynamic, warp=warp)
     if precision == 'int8':
-        int8 = osp.join(work_dir, 'model.int8.onnx')
+        int8 = osp.join(work_dir, f'{stem}.int8.onnx')
         if not osp.exists(int8):
             quantize_onnx(path, int8, 'static', calibration)
         path = int8

@@ -1,9 +1,6 @@
 """Every backend and precision of SFSegInferencer against eager fp32, and
 --precision auto with the ISA query mocked both ways."""
 
-import os.path as osp
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -11,15 +8,12 @@ import torch
 from sfseg.apis import BACKENDS, SFSegInferencer, resolve_precision
 from sfseg.utils import SFSegUserError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-sys.path.insert(0, osp.join(REPO, 'tools'))
 TOY = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 SIZES = [(64, 128), (96, 160)]
 
 
 def scene(seed, size):
-    from toy_driving import draw_scene
+    from sfseg.datasets.toy_driving import draw_scene
 
     rgb = draw_scene(*size, np.random.default_rng(seed))[0]
     return np.ascontiguousarray(rgb[..., ::-1])  # BGR, as cv2 reads
@@ -103,7 +97,9 @@ def test_int8_is_calibrated_and_agrees(backend, toy_ckpt, eager):
 
 def test_segment_cli_runs_a_backend(toy_ckpt, tmp_path, capsys):
     import cv2
-    from segment import main
+    from tool_loader import load_tool
+
+    main = load_tool('tools/segment.py').main
 
     folder = tmp_path / 'in'
     folder.mkdir()
@@ -129,14 +125,14 @@ def test_segment_cli_runs_a_backend(toy_ckpt, tmp_path, capsys):
 
 
 def test_segment_refuses_int8_in_pytorch_before_reading(tmp_path, monkeypatch):
-    import segment
+    from sfseg.apis import segment_files
 
     def fail(*args, **kwargs):
         raise AssertionError('images read before the precision was checked')
 
-    monkeypatch.setattr(segment, 'calibration_images', fail)
+    monkeypatch.setattr(segment_files, 'calibration_images', fail)
     (tmp_path / 'a.png').write_bytes(b'')
     with pytest.raises(SFSegUserError, match='use --backend onnxruntime'):
-        segment.segment(
+        segment_files.segment(
             str(tmp_path), TOY, 'x.pth', str(tmp_path / 'o'), precision='int8'
         )

@@ -1,7 +1,5 @@
 """--precision auto never picks a path slower than fp32 (ISA mocked)."""
 
-import os.path as osp
-
 import numpy as np
 import pytest
 import torch
@@ -10,7 +8,6 @@ from sfseg.acceleration.layout_tuner import SCHEDULE
 from sfseg.apis import SFSegInferencer, resolve_precision
 from sfseg.utils import SFSegUserError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 
 
@@ -47,12 +44,9 @@ def test_inferencer_runs_the_chosen_precision(native, toy_ckpt):
 
 
 def test_segment_prints_the_precision_and_cpu(native, toy_ckpt, tmp_path):
-    import sys
-
     import cv2
 
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    from segment import segment, summary
+    from sfseg.apis.segment_files import segment, summary
 
     native(False)
     path = str(tmp_path / 'a.png')
@@ -108,3 +102,56 @@ def test_bf16_model_in_every_layout_the_tuner_tries(config, tmp_path):
     ((shape, times),) = tuner.timings.items()
     assert set(times) == {'channels_last', 'nchw'}
     assert tuner.choice[shape] in times
+
+
+@pytest.fixture
+def gpu(monkeypatch):
+    """A mocked CUDA device: ``gpu(name, bf16)``."""
+
+    def make(name, bf16):
+        monkeypatch.setattr(torch.cuda, 'get_device_name', lambda d: name)
+        monkeypatch.setattr(
+            torch.cuda,
+            'is_bf16_supported',
+            # torch counts emulation as support unless told not to
+            lambda including_emulation=True: bf16 or including_emulation,
+        )
+
+    return make
+
+
+def test_cuda_auto_is_fp16_and_bf16_only_where_supported(gpu):
+    from sfseg.acceleration import amp_dtype
+
+    gpu('NVIDIA H100 80GB HBM3', True)
+    assert resolve_precision('auto', 'cuda:0') == 'fp16'
+    assert resolve_precision('bf16', 'cuda:0') == 'bf16'
+    assert resolve_precision('fp32', 'cuda') == 'fp32'
+    assert amp_dtype('cuda:1') == 'float16'
+    gpu('Tesla V100-SXM2-32GB', False)
+    assert resolve_precision('auto', 'cuda') == 'fp16'
+    assert resolve_precision('fp16', 'cuda') == 'fp16'
+    with pytest.raises(
+        SFSegUserError, match='Tesla V100-SXM2-32GB has no bf16'
+    ):
+        resolve_precision('bf16', 'cuda')
+    with pytest.raises(SFSegUserError, match='int8 does not run on Tesla'):
+        resolve_precision('int8', 'cuda')
+    with pytest.raises(SFSegUserError, match='runs on the CPU here'):
+        resolve_precision('fp32', 'cuda', 'onnxruntime')
+
+
+def test_fp16_and_amp_on_the_cpu(native):
+    from sfseg.acceleration import amp_dtype, autocast_for
+
+    with pytest.raises(SFSegUserError, match='fp16 runs on CUDA devices'):
+        resolve_precision('fp16')
+    native(True)
+    assert amp_dtype('cpu') == 'bfloat16'
+    native(False)
+    with pytest.raises(SFSegUserError, match='--amp on Mocked CPU'):
+        amp_dtype('cpu')
+    with autocast_for('fp16', 'cpu'):
+        assert torch.get_autocast_dtype('cpu') == torch.float16
+    with autocast_for('bf16', 'cpu'):
+        assert torch.get_autocast_dtype('cpu') == torch.bfloat16

@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 from PIL import Image
+from tool_loader import load_tool
 
 from sfseg.datasets.class_uniform import (
     ClassUniformDataset,
@@ -130,9 +131,12 @@ def test_coarse_boosting_draws_rare_class_from_the_boost_set(tmp_path):
     """Class 13 (car) is removed from the fine labels and kept in the
     coarse set: boosting makes it drawable, and such samples load the
     coarse image and label."""
-    import cityscapes_coarse
+    cityscapes_coarse = load_tool(
+        'tools/dataset_converters/cityscapes_coarse.py'
+    )
     from driving_fixtures import make_coarse_fixture
-    from toy_driving import generate
+
+    from sfseg.datasets.toy_driving import generate
 
     fine = str(tmp_path / 'cityscapes')
     generate(fine, 4, 1, 0, (64, 128), 0, show_progress=False)

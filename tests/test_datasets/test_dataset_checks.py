@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from driving_fixtures import make_uds_fixture, save, tree_hash
 from mmseg.registry import DATASETS
+from tool_loader import load_tool
 
 from sfseg.datasets import DatasetInputError
 
@@ -168,7 +169,7 @@ def read_lines(path):
 
 
 def test_uds_split_builder_writes_lists(data, tmp_path, capsys):
-    import uds
+    uds = load_tool('tools/dataset_converters/uds.py')
 
     out = str(tmp_path / 'splits')
     counts, problems = uds.main([out, '--data-root', data])
@@ -197,7 +198,7 @@ def test_uds_split_builder_writes_lists(data, tmp_path, capsys):
 
 
 def test_uds_split_builder_bad_input(data, tmp_path, capsys):
-    import uds
+    uds = load_tool('tools/dataset_converters/uds.py')
 
     with pytest.raises(
         SystemExit, match='image folder not found: .*elsewhere/images/train'

@@ -17,6 +17,7 @@ from driving_fixtures import (
 from mmengine.config import Config
 from mmseg.registry import DATASETS, MODELS
 from PIL import Image
+from tool_loader import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASES = osp.join(REPO, 'configs', '_base_', 'datasets')
@@ -117,7 +118,9 @@ def test_camvid_void_becomes_ignore(data):
 def test_coarse_boost_config_builds_on_fixture(data, tmp_path):
     coarse_src = osp.join(data, 'cityscapes')
     make_coarse_fixture(coarse_src, num=2)
-    import cityscapes_coarse
+    cityscapes_coarse = load_tool(
+        'tools/dataset_converters/cityscapes_coarse.py'
+    )
 
     cityscapes_coarse.convert(
         coarse_src, osp.join(data, 'cityscapes_coarse19'), show_progress=False

@@ -7,20 +7,18 @@ independently of sfseg.datasets.label_maps.
 
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
+from driving_fixtures import tree_hash
 from PIL import Image
+from tool_loader import load_tool
+
+from sfseg.datasets import LabelConversionError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-
-import idd  # noqa: E402
-import mapillary  # noqa: E402
-from driving_fixtures import tree_hash  # noqa: E402
-
-from sfseg.datasets import LabelConversionError  # noqa: E402
+idd = load_tool('tools/dataset_converters/idd.py')
+mapillary = load_tool('tools/dataset_converters/mapillary.py')
 
 X = 255
 # Mapillary id 0..65 -> train id
@@ -242,8 +240,9 @@ def test_bad_label_stops_the_run_naming_it(idd_root, tmp_path):
 
 
 def test_conversion_benchmark_script_runs(tmp_path, capsys):
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    from benchmark_label_conversion import main as bench
+    bench = load_tool(
+        'tools/analysis_tools/benchmark_label_conversion.py'
+    ).main
 
     speedup, same = bench(
         [
@@ -389,7 +388,9 @@ def test_idd_source_choice_and_bad_json(idd_root, tmp_path):
 
 
 def test_cityscapes_coarse_every_id(tmp_path, capsys):
-    import cityscapes_coarse
+    cityscapes_coarse = load_tool(
+        'tools/dataset_converters/cityscapes_coarse.py'
+    )
 
     root = tmp_path / 'cityscapes'
     stem = 'bochum_000000_000019'

@@ -15,6 +15,7 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 from PIL import Image
+from toy_training import CHILD_PATH, TOY, state
 
 from sfseg.datasets import (
     BadSampleError,
@@ -25,10 +26,6 @@ from sfseg.datasets import (
 )
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-ENGINE = osp.join(REPO, 'tests', 'test_engine')
-sys.path.insert(0, ENGINE)
-
-from test_elastic import TOY, state  # noqa: E402
 
 SEED = 5
 CFG = """
@@ -114,7 +111,7 @@ def train(tmp_path, name, root, workers, on_bad, resume_from=None):
     env = dict(
         os.environ,
         OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([REPO, ENGINE]),
+        PYTHONPATH=CHILD_PATH,
     )
     proc = subprocess.run(
         cmd, env=env, capture_output=True, text=True, timeout=900

@@ -6,12 +6,16 @@ import json
 import os
 import os.path as osp
 
-import cityscapes_panoptic
 import numpy as np
 import pytest
 from driving_fixtures import tree_hash
 from panopticapi.utils import rgb2id
 from PIL import Image
+from tool_loader import load_tool
+
+cityscapes_panoptic = load_tool(
+    'tools/dataset_converters/cityscapes_panoptic.py'
+)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 THINGS = ['person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',

@@ -1,10 +1,10 @@
 """SF-ResNet-18 K-Net through tools/train.py and tools/test.py (mmdet Runner).
 
 A 3-image synthetic COCO-panoptic set (things and stuff, RGB-encoded ids,
-a void band) is written once; the config (shrunk by the overfit script's
-``shrink_knet``: 64 channels, 10 proposals, 2 + 2 classes) is trained for
-2 iterations on CPU, then tested with ``--out`` so ``CocoPanopticMetric``
-keeps its prediction PNGs and JSON.
+a void band; ``sfseg.det.testing.toy_panoptic``) is written once; the
+config (shrunk by ``shrink_knet``: 64 channels, 10 proposals, 2 + 2
+classes) is trained for 2 iterations on CPU, then tested with ``--out``
+so ``CocoPanopticMetric`` keeps its prediction PNGs and JSON.
 """
 
 import json
@@ -17,8 +17,7 @@ import pytest
 from knet_helpers import REPO
 from panopticapi.utils import rgb2id
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from knet_overfit import (  # noqa: E402
+from sfseg.det.testing.toy_panoptic import (
     CATEGORY_IDS,
     toy_config,
     write_toy_panoptic,

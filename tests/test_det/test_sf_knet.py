@@ -1,7 +1,6 @@
 """SFNet feature extractors (backbone + SFNeck / FPN) for K-Net."""
 
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -9,8 +8,7 @@ from knet_helpers import REPO, build_det, make_sample
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-from knet_overfit import shrink_knet  # noqa: E402
+from sfseg.det.testing.toy_panoptic import shrink_knet
 
 CFG_DIR = osp.join(REPO, 'configs', 'knet_panoptic')
 # config -> (backbone type, neck type, backbone channels at strides 4-32)

@@ -11,13 +11,9 @@ import time
 import pytest
 import torch
 from mmengine.logging import MessageHub
+from toy_training import CHILD_PATH, REPO, TOY, dist_train, options, state
 
 from sfseg.engine import NonFiniteGradientError, SFOptimWrapper
-
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from test_elastic import REPO, TOY, dist_train, options, state  # noqa: E402
 
 CFG = """
 _base_ = '{toy}'
@@ -88,7 +84,7 @@ def train(cfg, work, root, interval=1):
     env = dict(
         os.environ,
         OMP_NUM_THREADS='1',
-        PYTHONPATH=os.pathsep.join([REPO, HERE]),
+        PYTHONPATH=CHILD_PATH,
     )
     cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), str(cfg)]
     cmd += ['--work-dir', str(work), '--cfg-options']

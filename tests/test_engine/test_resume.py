@@ -19,6 +19,7 @@ import time
 
 import pytest
 import torch
+from toy_training import CHILD_PATH
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CFG = osp.join(
@@ -287,7 +288,7 @@ def dist_train(cfg, work, resume=False):
     environ.update(
         PYTHON=sys.executable,
         PORT=port,
-        PYTHONPATH=os.pathsep.join([REPO, osp.dirname(__file__)]),
+        PYTHONPATH=CHILD_PATH,
     )
     cmd = ['bash', osp.join(REPO, 'tools', 'dist_train.sh'), str(cfg), '2']
     cmd += ['--work-dir', str(work)] + (['--resume'] if resume else [])

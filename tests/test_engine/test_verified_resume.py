@@ -7,17 +7,12 @@ import os.path as osp
 import resource
 import shutil
 import signal
-import sys
 
 import torch
+from toy_training import REPO, TOY, state
+from toy_training import train as train_one
 
 from sfseg.engine.resume import find_verified_checkpoint
-
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from test_elastic import REPO, TOY, state  # noqa: E402
-from test_elastic import train as train_one  # noqa: E402
 
 
 def save(path, step):

@@ -14,6 +14,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from tool_loader import load_tool
 
 from sfseg.models.utils.imagenet_init import (
     FROM_SCRATCH,
@@ -23,16 +24,18 @@ from sfseg.models.utils.imagenet_init import (
     official_backbone,
 )
 from sfseg.models.utils.official_keys import BACKBONES, map_backbone_key
+from sfseg.testing import official_layouts
 from sfseg.utils import skip_imagenet_init_when_loading
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CHECK = osp.join(REPO, 'tools', 'analysis_tools', 'check_imagenet_init.py')
-sys.path.insert(0, osp.dirname(CHECK))
+TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
+FAMILIES = load_tool('tools/analysis_tools/check_imagenet_init.py').FAMILIES
 
-from check_imagenet_init import (  # noqa: E402
-    FAMILIES,
-    write_official_imagenet,
-)
+
+def write_official_imagenet(name, path, seed=0):
+    return official_layouts.write_official_imagenet(TABLES, name, path, seed)
+
 
 # backbone tensors (parameters and buffers) each family's config builds
 TENSORS = {

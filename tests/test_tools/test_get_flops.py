@@ -6,10 +6,9 @@ import sys
 import pytest
 from mmengine.config import Config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+from sfseg.apis.complexity import count_flops
 
-from get_flops import count_flops  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_flops_of_sfnet_lite_scale_with_input():

@@ -1,12 +1,9 @@
 """profile_heads.py: per-operator times of both warp paths."""
 
-import os.path as osp
-import sys
+from tool_loader import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-
-from profile_heads import COMPARISONS, main, profile  # noqa: E402
+tool = load_tool('tools/analysis_tools/profile_heads.py')
+COMPARISONS, main, profile = tool.COMPARISONS, tool.main, tool.profile
 
 LITE_STDC1 = 'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024.py'
 

@@ -1,15 +1,13 @@
 import os
 import os.path as osp
-import sys
 
 import onnx
 import pytest
 import torch
+from tool_loader import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
-
-import pytorch2onnx as p2o  # noqa: E402
+p2o = load_tool('tools/deployment/pytorch2onnx.py')
 
 LITE = osp.join(
     REPO,

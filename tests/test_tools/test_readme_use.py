@@ -12,12 +12,12 @@ import sys
 import cv2
 import pytest
 
+from sfseg.testing.official_layouts import random_state, save_released
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BIN = osp.dirname(sys.executable)
 TOY_CFG = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from test_sfsegnets2sfseg import save_released, synthetic  # noqa: E402
+KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
 
 
 def use_blocks():
@@ -63,7 +63,9 @@ def outside(tmp_path, toy_city):
         )[0],
         tmp_path / 'street.png',
     )
-    save_released(synthetic('sfnet_r18'), str(tmp_path / 'sfnet_r18.pth'))
+    save_released(
+        random_state(KEYS, 'sfnet_r18'), str(tmp_path / 'sfnet_r18.pth')
+    )
     env = dict(os.environ)
     env.pop('PYTHONPATH', None)  # the installed package, not the repo
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')

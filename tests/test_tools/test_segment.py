@@ -7,20 +7,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
+
+from sfseg.apis import InputImageError
+from sfseg.apis.segment_files import segment, summary
+from sfseg.apis.segment_inputs import calibration_images
+from sfseg.apis.semantic_outputs import blend
+from sfseg.utils import CheckpointMismatchError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools'))
-
-from segment import (  # noqa: E402
-    blend,
-    calibration_images,
-    main,
-    segment,
-    summary,
-)
-
-from sfseg.apis import InputImageError  # noqa: E402
-from sfseg.utils import CheckpointMismatchError  # noqa: E402
+main = load_tool('tools/segment.py').main
 
 CFG = osp.join(
     REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
@@ -391,3 +387,126 @@ def test_oversize_shrink_decodes_a_jpeg_smaller(
     assert (5000, 2000) not in loaded and (2500, 1000) in loaded
     pred = cv2.imread(str(out / 'pred' / 'big_pred.png'), -1)
     assert pred.shape == (894, 2236)
+
+
+class FakeOutputs:
+    """A per-image "predict and write" object without a model: the loop
+    of :func:`segment_images` needs nothing task-specific."""
+
+    subdirs = ('masks',)
+    written = (('masks', 'masks'),)
+
+    def __init__(self, out_dir):
+        self.out_dir = str(out_dir)
+        self.predicted, self.finished = [], False
+
+    def paths(self, stem):
+        return (osp.join(self.out_dir, 'masks', stem + '.png'),)
+
+    def predict(self, img):
+        self.predicted.append(img.shape)
+        return img[..., 0] > 100
+
+    def write(self, img, mask, stem):
+        from sfseg.apis.segment_outputs import write_png
+
+        write_png(self.paths(stem)[0], mask.astype(np.uint8) * 255)
+
+    def finish(self):
+        self.finished = True
+
+
+def test_loop_takes_any_outputs_object(mixed_folder, tmp_path):
+    from sfseg.apis.segment_files import segment_images
+    from sfseg.apis.segment_outputs import partial_name
+
+    out = tmp_path / 'out'
+    outputs = FakeOutputs(out)
+    # a killed run's temporary file is removed, a user's file kept
+    (out / 'masks' / 'sub').mkdir(parents=True)
+    left = partial_name(str(out / 'masks' / 'sub' / 'b.png'))
+    open(left, 'wb').close()
+    (out / 'masks' / 'notes.txt').write_text('kept')
+    report = segment_images(outputs, str(mixed_folder), skip_bad=True)
+    assert not osp.exists(left) and (out / 'masks' / 'notes.txt').exists()
+    assert outputs.finished and len(outputs.predicted) == 3
+    assert sorted(osp.basename(f) for f in report.done) == [
+        'a.png',
+        'b.png',
+        'c.jpg',
+    ]
+    ((bad, why),) = report.skipped
+    assert bad.endswith('broken.png') and 'unreadable' in why
+    mask = cv2.imread(str(out / 'masks' / 'sub' / 'b.png'), -1)
+    assert mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+    lines = summary(report, str(out))
+    assert lines[0] == (
+        f'3 images segmented, 1 skipped; masks in {out / "masks"}'
+    )
+    assert lines[1] == f'skipped {why}'  # the reason names the file
+    # --skip-existing: only the image without outputs is read again
+    os.remove(out / 'masks' / 'c.png')
+    again = FakeOutputs(out)
+    report = segment_images(
+        again, str(mixed_folder), skip_bad=True, skip_existing=True
+    )
+    assert report.existing == 2 and len(again.predicted) == 1
+    assert [osp.basename(f) for f in report.done] == ['c.jpg']
+    assert summary(report, str(out))[0].startswith(
+        '1 images segmented (2 already done), 1 skipped; masks in'
+    )
+    with pytest.raises(InputImageError, match='broken.png: unreadable'):
+        segment_images(FakeOutputs(out), str(mixed_folder), skip_bad=False)
+
+
+def test_write_png_never_leaves_a_truncated_output(tmp_path, monkeypatch):
+    from sfseg.apis import segment_outputs
+    from sfseg.apis.segment_outputs import (
+        partial_name,
+        pending,
+        remove_partials,
+        write_png,
+    )
+
+    labels = np.arange(64 * 40, dtype=np.uint16).reshape(40, 64)
+    path = str(tmp_path / 'o' / 'pred' / 'x' / 'a_pred.png')
+    write_png(path, labels)  # folders made; uint16 kept
+    assert np.array_equal(cv2.imread(path, cv2.IMREAD_UNCHANGED), labels)
+    assert os.listdir(osp.dirname(path)) == ['a_pred.png']
+
+    def killed(src, dst):
+        raise RuntimeError('killed')  # between the write and the rename
+
+    monkeypatch.setattr(segment_outputs.os, 'replace', killed)
+    other = str(tmp_path / 'o' / 'pred' / 'b_pred.png')
+    with pytest.raises(RuntimeError, match='killed'):
+        write_png(other, labels)
+    monkeypatch.undo()
+    assert not osp.exists(other) and osp.exists(partial_name(other))
+    images = [('a.png', 'x/a'), ('b.png', 'b')]
+
+    def paths(stem):
+        return (str(tmp_path / 'o' / 'pred' / f'{stem}_pred.png'),)
+
+    assert pending(images, paths) == [('b.png', 'b')]
+    remove_partials(str(tmp_path / 'o'), ('pred',))
+    assert not osp.exists(partial_name(other)) and osp.exists(path)
+    monkeypatch.setattr(
+        segment_outputs.cv2, 'imencode', lambda ext, a: (False, None)
+    )
+    with pytest.raises(OSError, match='cannot encode .*c.png'):
+        write_png(str(tmp_path / 'c.png'), labels)
+    assert not osp.exists(tmp_path / 'c.png')
+
+
+def test_inputs_images_and_videos(tmp_path):
+    from sfseg.apis.segment_inputs import is_video, list_images
+
+    img = tmp_path / 'one.Frame.PNG'
+    cv2.imwrite(str(img), np.zeros((40, 40, 3), np.uint8))
+    assert list_images(str(img)) == [(str(img), 'one.Frame')]
+    video = tmp_path / 'clip.MP4'
+    video.write_bytes(b'')
+    assert is_video(str(video)) and not is_video(str(img))
+    assert not is_video(str(tmp_path / 'missing.mp4'))
+    assert not is_video(str(tmp_path))

@@ -6,56 +6,34 @@ import glob
 import os
 import os.path as osp
 import re
-import sys
 
-import numpy as np
 import pytest
 import torch
+from tool_loader import load_tool
+
+from sfseg.apis import official_checkpoint as conv
+from sfseg.testing.official_layouts import (
+    random_state,
+    read_layout,
+    save_released,
+)
+from sfseg.utils import load_checkpoint_file
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-
-import sfsegnets2sfseg as conv  # noqa: E402
-
-from sfseg.utils import load_checkpoint_file  # noqa: E402
-
-FAMILIES = sorted(conv.FAMILIES)
-BACKBONES = sorted(conv.BACKBONES)
+main = load_tool('tools/model_converters/sfsegnets2sfseg.py').main
 
 
 def read_table(name):
-    rows = []
-    with open(osp.join(KEYS, f'{name}.tsv')) as f:
-        for line in f:
-            key, shape, dtype = line.rstrip('\n').split('\t')
-            shape = tuple(int(v) for v in shape.split(',')) if shape else ()
-            rows.append((key, shape, dtype))
-    return rows
+    return read_layout(KEYS, name)
 
 
 def synthetic(name, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    for key, shape, dtype in read_table(name):
-        if dtype == 'int64':
-            state[key] = torch.randint(0, 100, shape, generator=gen)
-        else:
-            state[key] = torch.randn(shape, generator=gen)
-    return state
+    return random_state(KEYS, name, seed)
 
 
-def save_released(state, path):
-    """The official release format: DataParallel keys plus training info."""
-    torch.save(
-        {
-            'state_dict': {f'module.{k}': v for k, v in state.items()},
-            'epoch': 299,
-            'mean_iu': np.float64(0.79),  # np.nanmean in the official code
-            'command': 'train.py --arch x',
-        },
-        path,
-    )
+FAMILIES = sorted(conv.FAMILIES)
+BACKBONES = sorted(conv.BACKBONES)
 
 
 def test_every_family_has_a_table():
@@ -236,11 +214,11 @@ def test_no_overwrite_without_force_and_cli_message(tmp_path, capsys):
     save_released(synthetic('sfnet_lite_r18'), src)
     dst.write_bytes(b'keep me')
     with pytest.raises(SystemExit) as err:
-        conv.main([str(src), str(dst)])
+        main([str(src), str(dst)])
     assert 'exists; pass --force' in str(err.value)
     assert 'nothing was written' in str(err.value)
     assert dst.read_bytes() == b'keep me'
-    conv.main([str(src), str(dst), '--force'])
+    main([str(src), str(dst), '--force'])
     assert 'sfnet_lite_r18' in capsys.readouterr().out
     assert load_checkpoint_file(str(dst))['meta']['official_family'] == (
         'sfnet_lite_r18'
@@ -300,7 +278,7 @@ def test_code_carrying_checkpoint_is_refused(tmp_path, code_payload):
     state = {f'module.{k}': v for k, v in synthetic('sfnet_r18').items()}
     torch.save({'state_dict': state, 'mean_iu': payload}, src)
     with pytest.raises(SystemExit) as err:
-        conv.main([str(src), str(dst)])
+        main([str(src), str(dst)])
     assert 'posix.system' in str(err.value)
     assert 'SFSEG_TRUST_CHECKPOINTS=1' in str(err.value)
     assert not marker.exists() and not dst.exists()

@@ -2,20 +2,19 @@
 checkpoint that does not fit its config, before writing anything."""
 
 import os.path as osp
-import sys
 
 import pytest
 import torch
+from tool_loader import load_tool
+
+from sfseg.utils import CheckpointMismatchError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-for sub in ('tools', 'tools/analysis_tools', 'tools/deployment'):
-    sys.path.insert(0, osp.join(REPO, sub))
-
-import pytorch2onnx  # noqa: E402
-import segment  # noqa: E402
-import visualize_flow  # noqa: E402
-
-from sfseg.utils import CheckpointMismatchError  # noqa: E402
+TOOLS = {
+    'segment': 'tools/segment.py',
+    'visualize_flow': 'tools/analysis_tools/visualize_flow.py',
+    'pytorch2onnx': 'tools/deployment/pytorch2onnx.py',
+}
 
 CFG = osp.join(
     REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
@@ -53,11 +52,7 @@ def test_class_count_mismatch_refused(tool, mismatch):
         'visualize_flow': [img, cfg, ckpt, '--out-file', str(out) + '.png'],
         'pytorch2onnx': [cfg, ckpt, '--output', str(out) + '.onnx'],
     }[tool]
-    main = {
-        'segment': segment.main,
-        'visualize_flow': visualize_flow.main,
-        'pytorch2onnx': pytorch2onnx.main,
-    }[tool]
+    main = load_tool(TOOLS[tool]).main
     with pytest.raises(
         CheckpointMismatchError,
         match='toy19.pth does not fit the model: .*num_classes 5 in the '

@@ -5,7 +5,11 @@ import os.path as osp
 import numpy as np
 import pytest
 from PIL import Image
-from toy_driving import TRAIN_TO_LABEL_ID, generate, main
+from tool_loader import load_tool
+
+from sfseg.datasets.toy_driving import TRAIN_TO_LABEL_ID, generate
+
+main = load_tool('tools/dataset_converters/toy_driving.py').main
 
 
 def test_layout_and_labels(tmp_path):

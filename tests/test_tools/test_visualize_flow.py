@@ -1,14 +1,13 @@
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
+from tool_loader import load_tool
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-
-from visualize_flow import main, make_figure, visualize  # noqa: E402
+_tool = load_tool('tools/analysis_tools/visualize_flow.py')
+main, make_figure, visualize = _tool.main, _tool.make_figure, _tool.visualize
 
 CONFIGS = {
     'sfnet': (

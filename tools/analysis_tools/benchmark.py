@@ -3,183 +3,44 @@
     python tools/analysis_tools/benchmark.py [CONFIG ...] [--peers] \\
         [--variants eager fast bf16 onnx] [--shape 1024 2048] \\
         [--rounds 5] [--official-root SFSegNets] --out-dir bench/
+    ... --device cuda --tf32 off --variants eager fold fp16 bf16 onnx
 
 Every (model, variant) pair is timed in one process, interleaved round
 by round after a warm-up, with random weights on a random image; the
 fp32 matmul peak of the machine is measured in the same run and gives a
-roofline time per model (2 x MACs / peak). Writes ``benchmark.md``,
+roofline time per model (2 x MACs / peak); on CUDA with cuDNN autotuning,
+TF32 as ``--tf32`` says, CUDA-event timing. Writes ``benchmark.md``,
 ``benchmark.json`` and a speed-vs-accuracy plot (accuracy quoted from the
-metafiles, never measured here).
-
-Variants (``VARIANTS``: name -> ``AccelerationOptions``): ``eager`` (as
-built, eval, NCHW fp32, cached flow grids), ``nocache`` (the paper's
-modules as built), ``fold`` (BN folded into convs), ``fast``
-(folded + channels-last, the widest 3x3 convolutions through NNPACK
-where they time faster, kernels timed in the warm-up, the heads' fusion
-conv at the coarse levels' own sizes), ``fast-concat`` (fast with the
-fusion conv over the upsampled concatenation), ``fast-onednn``
-(fast with oneDNN only), ``nnpack`` (folded, NCHW, NNPACK's FFT /
-Winograd kernels where they time faster, separable max pooling, the
-fusion conv as in fast: the other layout sfseg's layout tuner picks
-from), ``bf16``
-(folded + channels-last under bf16 autocast), ``onnx`` (the folded
-model in ONNX Runtime, fp32), ``int8`` (that model with static QDQ int8
-quantisation, calibrated on random images).
+metafiles, never measured here). ``VARIANTS`` names what is timed;
 ``--official-root`` adds the official SFNet models for the sfseg configs
-that have one, with the same weights (converted with sfsegnets2sfseg.py)
-so their outputs are compared too.
+that have one, with the same weights, so their outputs are compared too.
+The models, inputs and runners are built by :mod:`sfseg.apis.benchmark`.
 """
 
 import argparse
-import copy
-import dataclasses
 import glob
 import json
 import os
 import os.path as osp
 import statistics
-import sys
 import tempfile
-import time
+from dataclasses import replace
 
 import numpy as np
 import torch
-import yaml
-from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
-from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
-HERE = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
-sys.path.insert(0, osp.join(REPO, 'tools', 'model_converters'))
-sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
-sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
+from sfseg.acceleration import AccelerationOptions
+from sfseg.apis import benchmark as lib
+from sfseg.apis.benchmark import PEERS, QUOTED_FPS, BenchmarkVariant
+from sfseg.apis.complexity import count_flops
+from sfseg.apis.official_checkpoint import FAMILIES
+from sfseg.datasets.toy_driving import draw_scene
+from sfseg.utils import resolve_config
 
-from get_flops import count_flops  # noqa: E402
-
-from sfseg.acceleration import (  # noqa: E402
-    AccelerationOptions,
-    accelerate,
-    cpu_info,
-)
-from sfseg.acceleration.memory import (  # noqa: E402
-    current_memory_bytes,
-    peak_memory_bytes,
-    reset_peak_memory,
-)
-from sfseg.deploy import network_inputs  # noqa: E402
-from sfseg.utils import (  # noqa: E402
-    load_weights_strictly,
-    resolve_config,
-)
-
-PEERS = {
-    'BiSeNetV1-R18': 'bisenetv1/bisenetv1_r18-d32-in1k-pre_4xb4-160k_'
-    'cityscapes-1024x1024.py',
-    'STDC1': 'stdc/stdc1_in1k-pre_4xb12-80k_cityscapes-512x1024.py',
-    'STDC2': 'stdc/stdc2_in1k-pre_4xb12-80k_cityscapes-512x1024.py',
-    'DDRNet-23-slim': 'ddrnet/ddrnet_23-slim_in1k-pre_2xb6-120k_'
-    'cityscapes-1024x1024.py',
-    'PIDNet-S': 'pidnet/pidnet-s_2xb6-120k_1024x1024-cityscapes.py',
-    'Fast-SCNN': 'fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py',
-}
-# Paper GPU speed (quoted, not measured): Table 3 TITAN-RTX + TensorRT FPS
-# at 1024x2048, and the mmseg model-zoo FPS of the peers.
-QUOTED_FPS = {
-    'sfnet_df1_8xb2-56k_cityscapes-1024x1024': '134.5 (TITAN-RTX, TRT)',
-    'sfnet_df2_8xb2-56k_cityscapes-1024x1024': '103.1 (TITAN-RTX, TRT)',
-    'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024': '33.3 (TITAN-RTX, TRT);'
-    ' 18.1 (1080Ti)',
-    'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024': '97.1 (TITAN-RTX, TRT)',
-    'sfnet_stdc2_8xb2-56k_cityscapes-1024x1024': '79.9 (TITAN-RTX, TRT)',
-    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024': '48.9 (TITAN-RTX,'
-    ' TRT); 26.5 (1080Ti)',
-    'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024': '119.1 (TITAN-RTX,'
-    ' TRT)',
-    'sfnet-lite_stdc2_8xb2-186k_cityscapes-1024x1024': '92.3 (TITAN-RTX, TRT)',
-    'BiSeNetV1-R18': '31.77 (V100, mmseg)',
-    'STDC1': '23.06 (V100, mmseg)',
-    'STDC2': '23.71 (V100, mmseg)',
-    'DDRNet-23-slim': '85.85 (A100, mmseg)',
-    'PIDNet-S': '80.82 (A100, mmseg)',
-    'Fast-SCNN': '56.45 (V100, mmseg)',
-}
-# ONNX Runtime fp32 / int8 (static QDQ) and OpenVINO fp32 / int8 (the same
-# QDQ file); all run the folded model's export.
-ONNX_VARIANTS = ('onnx', 'int8', 'openvino', 'openvino-int8')
-OFFICIAL_FAMILY = {
-    'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024': 'sfnet_r18',
-    'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024': 'sfnet_lite_r18',
-    'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024': 'sfnet_stdc1',
-    'sfnet-lite_stdc1_8xb2-186k_cityscapes-1024x1024': 'sfnet_lite_stdc1',
-    'sfnet_df2_8xb2-56k_cityscapes-1024x1024': 'sfnet_df2',
-}
-
-
-def mmseg_config(rel):
-    import mmseg
-
-    return osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', rel)
-
-
-def sfseg_cityscapes_configs():
-    return sorted(
-        p
-        for folder in ('sfnet', 'sfnet_lite')
-        for p in glob.glob(osp.join(REPO, 'configs', folder, '*.py'))
-        if 'cityscapes' in p
-    )
-
-
-def quoted_miou(config_path):
-    """mIoU quoted in the config folder's metafile (string, or '-')."""
-    name = osp.splitext(osp.basename(config_path))[0]
-    meta = osp.join(osp.dirname(config_path), 'metafile.yaml')
-    if not osp.isfile(meta):
-        return '-'
-    with open(meta) as f:
-        models = yaml.safe_load(f).get('Models', [])
-    for model in models:
-        if model['Name'] != name:
-            continue
-        results = model.get('Results') or []
-        if isinstance(results, dict):  # mmseg metafiles use one dict
-            results = [results]
-        parts = []
-        for r in results:
-            miou = (r.get('Metrics') or {}).get('mIoU')
-            if miou is not None:
-                split = str(r.get('Dataset', '')).split()
-                tag = split[-1] if split else '?'
-                tag = 'val' if tag == 'Cityscapes' else tag  # mmseg: val
-                parts.append(f'{miou} ({tag})')
-        return '; '.join(parts) or '-'
-    return '-'
-
-
-def synchronize(device):
-    if torch.device(device).type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def matmul_peak(size=4096, repeats=3, device='cpu'):
-    """Best fp32 GFLOP/s of a size^3 matmul."""
-    a = torch.randn(size, size, device=device)
-    b = torch.randn(size, size, device=device)
-    torch.mm(a, b)
-    synchronize(device)
-    best = float('inf')
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        synchronize(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best / 1e9
-
-
-# variant -> (acceleration options, bf16 autocast); docs/benchmark.md
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# the default configs: every sfseg Cityscapes one
+SFSEG_CONFIGS = osp.join(REPO, 'configs', 'sfnet*', '*cityscapes*.py')
 _PLAIN = AccelerationOptions(
     drop_training=False,
     fold_bn=False,
@@ -189,183 +50,80 @@ _PLAIN = AccelerationOptions(
     separable_max_pool=False,
 )
 _FAST = AccelerationOptions(channels_last=True, nnpack=True)
+# name -> BenchmarkVariant (docs/benchmark.md)
 VARIANTS = {
-    'nocache': (_PLAIN, False),
-    'eager': (dataclasses.replace(_PLAIN, grid_cache=True), False),
-    'fold': (AccelerationOptions(low_res_fusion=False), False),
-    'nnpack': (AccelerationOptions(nnpack=True), False),
-    'fast': (_FAST, False),
-    'fast-concat': (dataclasses.replace(_FAST, low_res_fusion=False), False),
-    'fast-onednn': (dataclasses.replace(_FAST, nnpack=False), False),
-    'bf16': (dataclasses.replace(_FAST, nnpack=False), True),
+    # the paper's modules as built (eval, NCHW fp32)
+    'nocache': BenchmarkVariant(_PLAIN),
+    # as built, with cached flow grids
+    'eager': BenchmarkVariant(replace(_PLAIN, grid_cache=True)),
+    # BN folded into convs
+    'fold': BenchmarkVariant(AccelerationOptions(low_res_fusion=False)),
+    # folded, NCHW, NNPACK's FFT / Winograd kernels where they time faster,
+    # separable max pooling: the layout tuner's other layout
+    'nnpack': BenchmarkVariant(AccelerationOptions(nnpack=True)),
+    # folded + channels-last, NNPACK for the widest 3x3 convolutions where
+    # faster (timed in the warm-up), the fusion conv at the coarse sizes
+    'fast': BenchmarkVariant(_FAST),
+    # fast with the fusion conv over the upsampled concatenation
+    'fast-concat': BenchmarkVariant(replace(_FAST, low_res_fusion=False)),
+    # fast with oneDNN only
+    'fast-onednn': BenchmarkVariant(replace(_FAST, nnpack=False)),
+    # folded + channels-last under bf16 / fp16 (CUDA only) autocast
+    'bf16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='bf16'),
+    'fp16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='fp16'),
+    # the folded model's export in ONNX Runtime and OpenVINO, fp32 and
+    # static QDQ int8 (one quantised file, calibrated on the input kind)
+    'onnx': BenchmarkVariant(backend='onnxruntime'),
+    'int8': BenchmarkVariant(backend='onnxruntime', precision='int8'),
+    'openvino': BenchmarkVariant(backend='openvino'),
+    'openvino-int8': BenchmarkVariant(backend='openvino', precision='int8'),
+    # the same exports with the flow warp as Gather, no GridSample node
+    'onnx-gather': BenchmarkVariant(backend='onnxruntime', warp='gather'),
+    'openvino-gather': BenchmarkVariant(backend='openvino', warp='gather'),
+}
+# sfseg config name -> official family (``--official-root``)
+_OFFICIAL = 'sfnet_r18 sfnet_lite_r18 sfnet_stdc1 sfnet_lite_stdc1 sfnet_df2'
+OFFICIAL_FAMILY = {
+    osp.splitext(osp.basename(FAMILIES[f]))[0]: f for f in _OFFICIAL.split()
 }
 
 
-class Runner:
-    """One (model, variant): ``run()`` returns the logits as a tensor."""
-
-    def __init__(self, name, variant, fn):
-        self.name, self.variant, self.fn = name, variant, fn
-        self.times = []
-
-    def __call__(self):
-        return self.fn()
-
-
-def make_runners(name, model, variant, x, tmpdir, threads, calib=()):
-    model = revert_sync_batchnorm(model).eval()
-    if variant in VARIANTS:
-        options, bf16 = VARIANTS[variant]
-        fast = accelerate(copy.deepcopy(model), options)
-        if options.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-
-        def run():
-            if not bf16:
-                return fast(x, None, mode='tensor')
-            with torch.autocast(x.device.type, dtype=torch.bfloat16):
-                return fast(x, None, mode='tensor').float()
-
-        return Runner(name, variant, run)
-    if variant in ONNX_VARIANTS:
-        return onnx_runner(name, model, variant, x, tmpdir, threads, calib)
-    raise ValueError(f'unknown variant {variant!r}')
-
-
-def onnx_runner(name, model, variant, x, tmpdir, threads, calib):
-    """ONNX Runtime / OpenVINO runner of the folded model's export (one
-    export and one int8 quantisation per model, shared by the variants);
-    ``calib``: the normalised arrays int8 is calibrated on."""
-    from sfseg.deploy import (
-        OnnxRuntimeRunner,
-        build_runtime_network,
-        export_network,
-    )
-
-    work_dir = osp.join(tmpdir, name)
-    os.makedirs(work_dir, exist_ok=True)
-    feed = x.cpu().numpy()
-    if x.device.type == 'cuda':
-        import onnxruntime as ort
-
-        if variant != 'onnx':
-            raise ValueError(f'variant {variant} runs on the CPU only')
-        if 'CUDAExecutionProvider' not in ort.get_available_providers():
-            raise RuntimeError(
-                'onnxruntime has no CUDA provider; install onnxruntime-gpu'
-            )
-        fp32 = osp.join(work_dir, 'model.onnx')
-        if not osp.exists(fp32):
-            export_network(model, fp32, tuple(x.shape[2:]), dynamic=False)
-        runner = OnnxRuntimeRunner(
-            fp32, threads, ['CUDAExecutionProvider', 'CPUExecutionProvider']
-        )
-        return Runner(
-            name, variant, lambda: torch.from_numpy(runner(feed)).to(x.device)
-        )
-    runner, _ = build_runtime_network(
-        model,
-        'openvino' if variant.startswith('openvino') else 'onnxruntime',
-        work_dir,
-        'int8' if variant.endswith('int8') else 'fp32',
-        calib,
-        threads,
-        shape=tuple(x.shape[2:]),
-        dynamic=False,
-    )
-    return Runner(name, variant, lambda: torch.from_numpy(runner(feed)))
-
-
-def official_runner(root, family, sfseg_model, x):
-    """Official model with random weights, copied into ``sfseg_model``."""
-    import sfsegnets2sfseg as converter
-    from official_sfsegnets import build_official, official_logits, randomise
-
-    official = randomise(build_official(root, family)).eval()
-    state, _ = converter.convert_state_dict(official.state_dict(), family)
-    sfseg_model.load_state_dict(state, strict=True)
-    official.to(x.device)
-    return official, Runner(
-        f'official {family}', 'official', lambda: official_logits(official, x)
-    )
-
-
-def build(path):
-    cfg = Config.fromfile(path)
-    cfg.model.pop('pretrained', None)
-    cfg.model.backbone.pop('init_cfg', None)
-    torch.manual_seed(0)
-    return MODELS.build(cfg.model), cfg
-
-
-def benchmark_inputs(image, shape, model, calib_count=4):
-    """The 1 x 3 x H x W input and the int8 calibration arrays.
-
-    ``image`` None: standard normal noise, calibrated on more noise.
-    ``'scene'``: a generated street scene (``toy_driving.draw_scene``),
-    calibrated on other scenes. A file: that
-    image resized to ``shape``, calibrated on generated scenes. Images are
-    normalised by ``model``'s data preprocessor (every benchmarked config
-    uses ImageNet's RGB mean / std).
-    """
-    if image is None:
-        gen = torch.Generator().manual_seed(0)
-        noise = np.random.default_rng(0)
-        calib = [
-            noise.standard_normal((1, 3, *shape), dtype=np.float32)
-            for _ in range(calib_count)
-        ]
-        return torch.randn(1, 3, *shape, generator=gen), calib
-    from toy_driving import draw_scene
-
-    def normalise(rgb):
-        return network_inputs(model, [rgb[..., ::-1]])[0]
-
-    def scene(seed):
-        return draw_scene(*shape, np.random.default_rng(seed))[0]
-
-    if image == 'scene':
-        rgb = scene(0)
-    else:
-        import mmcv
-
-        rgb = mmcv.imresize(
-            mmcv.imread(image, channel_order='rgb'), shape[::-1]
-        )
-    calib = [normalise(scene(seed)) for seed in range(1, calib_count + 1)]
-    return torch.from_numpy(normalise(rgb)), calib
-
-
 def skipped_variants(variants, device, force_bf16=False):
-    """``{variant: reason}`` for variants this CPU cannot run natively.
-
-    bf16 without AVX-512 BF16 / AMX is emulated and several times slower
-    than fp32, so timing it would only mislead.
-    """
-    skipped = {}
-    if (
-        'bf16' in variants
-        and device.type == 'cpu'
-        and not force_bf16
-        and not cpu_info.has_native_bf16()
-    ):
-        skipped['bf16'] = (
-            f'skipped: no native bf16 on {cpu_info.cpu_model()} '
-            f'({", ".join(cpu_info.isa_extensions()) or "no AVX2"}); '
-            '--force-bf16 times the emulated path'
-        )
-    return skipped
+    """``{variant: reason}`` for the variants that do not run on
+    ``device`` (:func:`~sfseg.apis.benchmark.variant_skip_reason`)."""
+    reasons = {
+        v: lib.variant_skip_reason(VARIANTS[v], device, force_bf16)
+        for v in variants
+    }
+    return {v: reason for v, reason in reasons.items() if reason}
 
 
-def allocator():
-    """The malloc in use, as far as the environment tells."""
-    preload = os.environ.get('LD_PRELOAD', '')
-    for name in ('jemalloc', 'tcmalloc', 'mimalloc'):
-        if name in preload:
-            return name
-    return 'glibc' + (
-        ' (tuned)' if os.environ.get('MALLOC_TRIM_THRESHOLD_') else ''
-    )
+def runners_of(args, name, path, shape, x, calib, tmp, device, skipped):
+    """``(table row, [(variant, runner)])`` of one model."""
+    model, cfg = lib.build_segmentor(path, args.checkpoint)
+    model.eval()
+    gmacs, params = count_flops(cfg, shape)
+    model.to(device)
+    row = dict(name=name, params=params, gmacs=gmacs,
+               miou=lib.quoted_miou(path),
+               quoted_fps=QUOTED_FPS.get(name, '-'), variants={})  # fmt: skip
+    runners = []
+    if args.official_root and name in OFFICIAL_FAMILY:
+        from sfseg.testing.official_sfsegnets import official_logits
+        from sfseg.testing.official_twin import official_twin
+
+        official = official_twin(
+            args.official_root, OFFICIAL_FAMILY[name], model
+        ).to(device)
+        runners.append(('official', lambda: official_logits(official, x)))
+    for variant in (v for v in args.variants if v not in skipped):
+        try:
+            runners.append((variant, lib.variant_runner(
+                model, VARIANTS[variant], x, osp.join(tmp, name),
+                args.threads, calib)))  # fmt: skip
+        except lib.VariantSkipped as reason:  # reported, never fatal
+            skipped[variant] = str(reason)
+    return row, runners
 
 
 def benchmark(args):
@@ -373,11 +131,19 @@ def benchmark(args):
     torch.set_num_threads(args.threads)
     shape = tuple(args.shape)
     device = torch.device(args.device)
+    cuda = device.type == 'cuda'
+    # stated in the report: cuDNN autotuning, TF32 on or off
+    settings = lib.configure_cuda(args.tf32 == 'on') if cuda else {}
     entries = [
         (osp.splitext(osp.basename(p))[0], resolve_config(p))
-        for p in (args.configs or sfseg_cityscapes_configs())
+        for p in (args.configs or sorted(glob.glob(SFSEG_CONFIGS)))
     ]
-    x, calib = benchmark_inputs(args.image, shape, build(entries[0][1])[0])
+    first = lib.build_segmentor(entries[0][1])[0]
+    # street scenes: seed 0 the input (--image scene), 1-4 int8 calibration
+    scenes = [draw_scene(*shape, np.random.default_rng(seed))[0]
+              for seed in range(5 if args.image else 0)]  # fmt: skip
+    image = scenes[0] if args.image == 'scene' else args.image
+    x, calib = lib.benchmark_inputs(first, shape, image, scenes[1:])
     x = x.to(device)
     if args.peers is not None:
         unknown = set(args.peers) - set(PEERS)
@@ -385,123 +151,89 @@ def benchmark(args):
             raise SystemExit(
                 f'error: unknown peers {sorted(unknown)}; known: {list(PEERS)}'
             )
-        entries += [
-            (n, mmseg_config(rel))
-            for n, rel in PEERS.items()
-            if not args.peers or n in args.peers
-        ]
+        entries += [(n, lib.mmseg_config(rel)) for n, rel in PEERS.items()
+                    if not args.peers or n in args.peers]  # fmt: skip
     skipped = skipped_variants(args.variants, device, args.force_bf16)
-    peak_start = matmul_peak(device=device)
-    rows, runners = {}, []
+    peak_start = lib.matmul_peak(device=device)
+    rows, timed = {}, []  # timed: (row name, variant, runner, stats)
     tmp = tempfile.TemporaryDirectory()
     for name, path in entries:
-        model, cfg = build(path)
-        if args.checkpoint:
-            load_weights_strictly(model, args.checkpoint)
-        model.eval()
-        gflops, params = count_flops(cfg, shape)
-        model.to(device)
-        rows[name] = dict(
-            name=name,
-            params=params,
-            gmacs=gflops,
-            miou=quoted_miou(path),
-            quoted_fps=QUOTED_FPS.get(name, '-'),
-            variants={},
+        rows[name], runners = runners_of(
+            args, name, path, shape, x, calib, tmp.name, device, skipped
         )
-        if args.official_root and name in OFFICIAL_FAMILY:
-            official, runner = official_runner(
-                args.official_root, OFFICIAL_FAMILY[name], model, x
-            )
-            runner.row = name
-            runners.append(runner)
-        for variant in args.variants:
-            if variant in skipped:
-                continue
-            runner = make_runners(
-                name, model, variant, x, tmp.name, args.threads, calib
-            )
-            runner.row = name
-            runners.append(runner)
-    # Reference outputs, peak memory and warm-up, one runner at a time.
+        timed += [(name, v, run, dict(times=[])) for v, run in runners]
+    # Warm-up, reference outputs and peak memory, one runner at a time
+    # (CUDA: the warm-up first, so cuDNN's autotuning is behind it).
     with torch.no_grad():
         refs = {}
-        for runner in runners:
-            if device.type == 'cuda':
-                torch.cuda.reset_peak_memory_stats(device)
-                base = torch.cuda.memory_allocated(device)
-                out = runner().float()
-                runner.peak_mb = (
-                    torch.cuda.max_memory_allocated(device) - base
-                ) / 2**20
-            else:
-                base = current_memory_bytes() / 2**20
-                tracked = reset_peak_memory()
-                out = runner().float()
-                runner.peak_mb = (
-                    peak_memory_bytes() / 2**20 - base if tracked else None
-                )
-            refs.setdefault(runner.row, out)
-            ref = refs[runner.row]
-            if out.shape != ref.shape:
-                out = torch.nn.functional.interpolate(
-                    out, ref.shape[2:], mode='bilinear', align_corners=True
-                )
-            runner.max_abs_diff = float((out - ref).abs().max())
-            runner.agreement = float(
-                (out.argmax(1) == ref.argmax(1)).float().mean()
+        for name, _, runner, stats in timed:
+            for _ in range(args.warmup if cuda else 0):
+                runner()
+            out, stats['peak_mb'] = lib.run_with_peak_memory(runner, device)
+            ref = refs.setdefault(name, out)
+            stats['max_abs_diff'], stats['agreement'] = lib.output_agreement(
+                out, ref
             )
-            for _ in range(args.warmup - 1):
+            for _ in range(0 if cuda else args.warmup - 1):
                 runner()
         for _ in range(args.rounds):
-            for runner in runners:
-                synchronize(device)
-                start = time.perf_counter()
-                runner()
-                synchronize(device)
-                runner.times.append(time.perf_counter() - start)
-    peak = max(peak_start, matmul_peak(device=device))
+            for _, _, runner, stats in timed:
+                stats['times'].append(lib.time_call(runner, device))
+    peak = max(peak_start, lib.matmul_peak(device=device))
     tmp.cleanup()
-    for runner in runners:
-        row = rows[runner.row]
-        roofline = 2 * row['gmacs'] / peak
-        row['roofline_s'] = roofline
-        row['variants'][runner.variant] = dict(
-            median_s=statistics.median(runner.times),
-            min_s=min(runner.times),
-            max_s=max(runner.times),
-            peak_mb=runner.peak_mb,
-            x_roofline=statistics.median(runner.times) / roofline,
-            max_abs_diff=runner.max_abs_diff,
-            argmax_agreement=runner.agreement,
+    for name, variant, _, stats in timed:
+        row, times = rows[name], stats['times']
+        row['roofline_s'] = roofline = 2 * row['gmacs'] / peak
+        row['variants'][variant] = dict(
+            median_s=statistics.median(times),
+            min_s=min(times),
+            max_s=max(times),
+            peak_mb=stats['peak_mb'],
+            x_roofline=statistics.median(times) / roofline,
+            max_abs_diff=stats['max_abs_diff'],
+            argmax_agreement=stats['agreement'],
         )
-    return dict(
+    result = dict(
         shape=shape,
         device=str(device),
         threads=args.threads,
         rounds=args.rounds,
         matmul_gflops=peak,
-        malloc_tuned=bool(os.environ.get('MALLOC_TRIM_THRESHOLD_')),
-        allocator=allocator(),
-        cpu=cpu_info.describe(),
-        cpu_model=cpu_info.cpu_model(),
-        isa=cpu_info.isa_extensions(),
-        native_bf16=cpu_info.has_native_bf16(),
+        **lib.machine_description(device),
         skipped=skipped,
         torch=torch.__version__,
         rows=list(rows.values()),
+    )
+    if cuda:
+        result.update(settings, warmup=args.warmup, timer='CUDA events')
+    return result
+
+
+def header(result):
+    """The sentence above the table: input, machine, protocol."""
+    r, shape = result, f'1x3x{result["shape"][0]}x{result["shape"][1]}'
+    if not r['device'].startswith('cuda'):
+        return (
+            f'Input {shape}, {r["threads"]} threads, {r["rounds"]} '
+            f'interleaved rounds, fp32 matmul peak '
+            f'{r["matmul_gflops"]:.0f} GFLOP/s, allocator: '
+            f'{r["allocator"]}, torch {r["torch"]}. CPU: {r["cpu"]}. '
+        )
+    return (
+        f'Input {shape} on {r["device"]}. GPU: {r["gpu"]} (compute '
+        f'capability {r["gpu_capability"]}, {r["gpu_memory_gib"]} GiB), '
+        f'driver {r["driver"]}, CUDA {r["cuda"]}, cuDNN {r["cudnn"]}, '
+        f'torch {r["torch"]}. TF32 {r["tf32"]} (fp32 convolutions and '
+        f'matmuls), cudnn.benchmark on; {r["warmup"]} warm-up calls, then '
+        f'{r["rounds"]} interleaved rounds timed with {r["timer"]}; fp32 '
+        f'matmul peak {r["matmul_gflops"]:.0f} GFLOP/s. CPU: {r["cpu"]}. '
     )
 
 
 def to_markdown(result):
     lines = [
-        f'Input 1x3x{result["shape"][0]}x{result["shape"][1]}, '
-        f'{result["threads"]} threads, {result["rounds"]} interleaved '
-        f'rounds, fp32 matmul peak {result["matmul_gflops"]:.0f} GFLOP/s, '
-        f'allocator: {result["allocator"]}, torch {result["torch"]}. '
-        f'CPU: {result["cpu"]}. '
-        'mIoU and GPU FPS are quoted (paper / official README / mmseg '
-        'model zoo), not measured here.',
+        header(result) + 'mIoU and GPU FPS are quoted (paper / official '
+        'README / mmseg model zoo), not measured here.',
         '',
         '| model | params | GMACs | roofline s | variant | median s | min s '
         '| max s | x roofline | vs eager | peak MB | max abs diff | argmax '
@@ -527,85 +259,40 @@ def to_markdown(result):
     return '\n'.join(lines) + '\n'
 
 
-def plot(result, path):
-    import re
-
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for row in result['rows']:
-        numbers = re.findall(r'([0-9]+\.[0-9]+)', row['miou'])
-        if not numbers:
-            continue
-        best = min(v['median_s'] for v in row['variants'].values())
-        miou = float(numbers[0])
-        sfseg = row['name'] not in PEERS
-        ax.scatter(best, miou, c='tab:red' if sfseg else 'tab:blue')
-        ax.annotate(row['name'].split('_8xb')[0], (best, miou), fontsize=7)
-    ax.set_xscale('log')
-    ax.set_xlabel(
-        f'CPU latency, best variant (s, 1x3x{result["shape"][0]}x'
-        f'{result["shape"][1]}, {result["threads"]} threads)'
-    )
-    ax.set_ylabel('Cityscapes mIoU (quoted; val where given, else test)')
-    ax.set_title('speed vs accuracy (red: sfseg, blue: mmseg peers)')
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        'configs', nargs='*', help='default: every sfseg Cityscapes config'
-    )
-    parser.add_argument(
-        '--peers',
-        nargs='*',
-        metavar='NAME',
-        help="add mmseg's real-time models (all, or those named)",
-    )
-    parser.add_argument(
-        '--variants',
-        nargs='+',
-        default=['eager', 'fast'],
-        choices=[*VARIANTS, *ONNX_VARIANTS],
-    )
-    parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048])
-    parser.add_argument(
-        '--image',
-        help="input image file or 'scene' (a generated street scene); "
-        'default: random noise',
-    )
-    parser.add_argument(
-        '--checkpoint',
-        help='weights for every config given (strict); default: random',
-    )
-    parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument(
-        '--device',
-        default='cpu',
-        help="'cpu' or 'cuda[:N]' (GPU path untested here)",
-    )
-    parser.add_argument(
-        '--official-root', help='local lxtGH/SFSegNets clone to compare with'
-    )
-    parser.add_argument(
-        '--force-bf16',
-        action='store_true',
-        help='time bf16 even on a CPU without native bf16 (emulated, slow)',
-    )
-    parser.add_argument('--out-dir', default='work_dirs/benchmark')
-    return parser.parse_args(argv)
+    add = parser.add_argument
+    # fmt: off
+    add('configs', nargs='*', help='default: every sfseg Cityscapes config')
+    add('--peers', nargs='*', metavar='NAME',
+        help="add mmseg's real-time models (all, or those named)")
+    add('--variants', nargs='+', default=['eager', 'fast'],
+        choices=list(VARIANTS))
+    add('--shape', type=int, nargs=2, default=[1024, 2048])
+    add('--image', help="input image file or 'scene' (a generated street "
+        'scene); default: random noise')
+    add('--checkpoint',
+        help='weights for every config given (strict); default: random')
+    add('--rounds', type=int, help='default: 5 on the CPU, 50 on CUDA')
+    add('--warmup', type=int, help='default: 1 on the CPU, 10 on CUDA')
+    add('--threads', type=int, default=2)
+    add('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
+    add('--tf32', choices=['on', 'off'], default='off',
+        help='CUDA: TF32 for fp32 convolutions and matmuls (stated in the '
+        'report)')
+    add('--official-root', help='local lxtGH/SFSegNets clone to compare with')
+    add('--force-bf16', action='store_true',
+        help='time bf16 even on a CPU without native bf16 (emulated, slow)')
+    add('--out-dir', default='work_dirs/benchmark')
+    # fmt: on
+    args = parser.parse_args(argv)
+    cuda = args.device.startswith('cuda')
+    args.rounds = args.rounds or (50 if cuda else 5)
+    args.warmup = args.warmup or (10 if cuda else 1)
+    return args
 
 
 def main(argv=None):
@@ -617,7 +304,8 @@ def main(argv=None):
         f.write(table)
     with open(osp.join(args.out_dir, 'benchmark.json'), 'w') as f:
         json.dump(result, f, indent=1)
-    plot(result, osp.join(args.out_dir, 'speed_accuracy.png'))
+    png = osp.join(args.out_dir, 'speed_accuracy.png')
+    lib.plot_speed_accuracy(result, png)
     print(table)
 
 

@@ -23,7 +23,6 @@ import os
 import os.path as osp
 import random
 import shutil
-import sys
 import tempfile
 import time
 from unittest import mock
@@ -162,90 +161,17 @@ def run_official(joint, appearance, rgb, label, centroid, times):
     return np.asarray(img), np.asarray(mask)
 
 
-def same_draw_differences(joint, appearance, steps, rgb, label, centroid):
-    """Max abs difference of each sfseg transform from the official one,
-    both driven by the same draws (recorded from the official run)."""
-    crop, jitter, blur = steps[0], steps[2], steps[3]
-    # RandomSizeAndCrop: official random.uniform / randint recorded
-    drawn = []
-    real_uniform, real_randint = random.uniform, random.randint
-
-    def record(fn):
-        def wrapped(*args):
-            drawn.append(fn(*args))
-            return drawn[-1]
-
-        return wrapped
-
-    with mock.patch.object(
-        random, 'uniform', record(real_uniform)
-    ), mock.patch.object(random, 'randint', record(real_randint)):
-        off_img, off_mask = joint[0](
-            Image.fromarray(rgb), Image.fromarray(label), centroid
-        )
-    off_img, off_mask = np.asarray(off_img), np.asarray(off_mask)
-    scale, *offsets = drawn
-    if centroid is None:
-        # official: x (if the padded width exceeds the crop), then y (if
-        # the height does); mmseg's RandomCrop: y, then x, always
-        h, w = label.shape
-        size = (int(w * scale), int(h * scale))
-        th, tw = crop.crop_size
-        padded = [n + 2 * ((t - n) // 2 + 1) if t > n else n
-                  for n, t in ((size[0], tw), (size[1], th))]  # fmt: skip
-        seq = iter(offsets)
-        x = next(seq) if padded[0] != tw else 0
-        y = next(seq) if padded[1] != th else 0
-        offsets = [y, x]
-    # centroid: both draw x then y from the same inclusive ranges
-    seq = iter(offsets)
-    patches = dict(uniform=lambda *a: scale, randint=lambda *a: next(seq, 0))
-    with mock.patch.multiple(np.random, **patches):
-        out = crop(
-            dict(
-                img=np.ascontiguousarray(rgb[..., ::-1]),
-                gt_seg_map=label.copy(),
-                seg_fields=['gt_seg_map'],
-                centroid=centroid,
-            )
-        )
-    diffs = {
-        'RandomSizeAndCrop image': _maxdiff(out['img'][..., ::-1], off_img),
-        'RandomSizeAndCrop label': _maxdiff(out['gt_seg_map'], off_mask),
-    }
-    bgr = np.ascontiguousarray(off_img[..., ::-1])
-    # ColorJitter: both draw from np.random in the same order
-    np.random.seed(7)
-    off = np.asarray(appearance[0](Image.fromarray(off_img)))
-    np.random.seed(7)
-    ours = jitter(dict(img=bgr.copy()))['img'][..., ::-1]
-    diffs['ColorJitter'] = _maxdiff(ours, off)
-    # Gaussian blur: the official random.random(), ours np.random.random()
-    random.seed(7)
-    value = random.random()
-    random.seed(7)
-    off = np.asarray(appearance[1](Image.fromarray(off_img)))
-    with mock.patch.object(np.random, 'random', lambda *a: value):
-        ours = blur(dict(img=bgr.copy()))['img'][..., ::-1]
-    diffs['GaussianBlur'] = _maxdiff(ours, off)
-    diffs['GaussianBlur share differing'] = float((ours != off).mean())
-    return diffs
-
-
-def _maxdiff(a, b):
-    if a.shape != b.shape:
-        return f'shapes {a.shape} vs {b.shape}'
-    return int(np.abs(a.astype(np.int32) - b.astype(np.int32)).max())
-
-
 def time_pipeline(root, official_root, draws):
     import cv2
     import torch
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    sys.path.insert(0, HERE)
-    from official_augmentation import official_transforms, sfseg_transforms
+    from sfseg.testing.official_augmentation import (
+        official_transforms,
+        sfseg_transforms,
+    )
+    from sfseg.testing.same_draws import same_draw_differences
 
     cfg, _ = dataset_cfg(root, None)
     steps = sfseg_transforms(cfg)

@@ -13,17 +13,13 @@ import argparse
 import hashlib
 import os
 import os.path as osp
-import sys
 import tempfile
 import time
 
 import numpy as np
 from PIL import Image
 
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.join(HERE, '..', 'dataset_converters'))
-
-import mapillary  # noqa: E402
+from sfseg.datasets.mapillary_convert import convert_mapillary
 
 
 def make_fixture(root, num, size, seed=0):
@@ -73,7 +69,7 @@ def main(argv=None):
         for nproc in (1, args.nproc):
             out = osp.join(args.work_dir, f'out_{nproc}_{r}')
             start = time.perf_counter()
-            report = mapillary.convert(
+            report = convert_mapillary(
                 root,
                 out,
                 splits=('training',),

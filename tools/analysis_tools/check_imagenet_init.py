@@ -27,9 +27,8 @@ import sys
 import tempfile
 import time
 
-import torch
-
 from sfseg.models.utils.imagenet_init import FROM_SCRATCH, OFFICIAL_FILES
+from sfseg.testing.official_layouts import write_official_imagenet
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
@@ -52,24 +51,6 @@ OTHER = {'resnet': 'stdc1', 'stdc': 'dfnet1', 'dfnet': 'resnet18_deep'}
 INITIALISED = re.compile(
     r'backbone initialised from (\S+): (\d+)/(\d+) tensors'
 )
-
-
-def write_official_imagenet(name, path, seed=0):
-    """An ImageNet file with the official keys and shapes of ``name``
-    (random values), saved as the official one is (STDC: under
-    ``state_dict``, as in the ``.tar`` release)."""
-    gen = torch.Generator().manual_seed(seed)
-    state = {}
-    with open(osp.join(TABLES, f'imagenet_{name}.tsv')) as f:
-        for line in f:
-            key, shape, dtype = line.rstrip('\n').split('\t')
-            shape = tuple(int(v) for v in shape.split(',')) if shape else ()
-            if dtype == 'int64':
-                state[key] = torch.randint(0, 100, shape, generator=gen)
-            else:
-                state[key] = torch.randn(shape, generator=gen)
-    torch.save({'state_dict': state} if 'stdc' in name else state, path)
-    return state
 
 
 def mim_train(config, data_root, work, cwd, pretrained_dir=None):
@@ -119,7 +100,9 @@ def check_family(family, data_root, scratch, refusals=True):
     filename = OFFICIAL_FILES[name]
     home = osp.join(scratch, family)
     os.makedirs(osp.join(home, 'pretrained'))
-    write_official_imagenet(name, osp.join(home, 'pretrained', filename))
+    write_official_imagenet(
+        TABLES, name, osp.join(home, 'pretrained', filename)
+    )
     report = dict(family=family, backbone=name, file=filename)
 
     # 1. the default folder (pretrained/ in the current directory)
@@ -144,7 +127,7 @@ def check_family(family, data_root, scratch, refusals=True):
     other = OTHER[re.match(r'[a-z]+', name).group()]
     wrong = osp.join(home, 'wrong')
     os.makedirs(wrong)
-    write_official_imagenet(other, osp.join(wrong, filename))
+    write_official_imagenet(TABLES, other, osp.join(wrong, filename))
     rc, out, _ = mim_train(config, data_root, 'work_wrong', home, wrong)
     report.update(
         wrong_family_refused=rc != 0

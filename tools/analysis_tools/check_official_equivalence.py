@@ -30,20 +30,15 @@ import tempfile
 import torch
 import torch.nn.functional as F
 
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, osp.join(HERE, '..', 'model_converters'))
-
-import sfsegnets2sfseg as converter  # noqa: E402
-from official_sfsegnets import (  # noqa: E402
+from sfseg.acceleration import AccelerationOptions, accelerate
+from sfseg.apis import official_checkpoint as converter
+from sfseg.testing.official_sfsegnets import (
     CONSTRUCTORS,
     build_official,
     official_logits,
     randomise,
 )
-
-from sfseg.acceleration import AccelerationOptions, accelerate  # noqa: E402
-from sfseg.utils import load_checkpoint_file  # noqa: E402
+from sfseg.utils import load_checkpoint_file
 
 FAST = AccelerationOptions(channels_last=True, nnpack=True)
 # label -> options: the fast path, then one acceleration off at a time

@@ -9,38 +9,10 @@ a conv or linear layer counts as one FLOP. The segmentor is measured in
 
 import argparse
 
-import torch
-from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
-from mmseg.registry import MODELS
-from mmseg.utils import register_all_modules
 
+from sfseg.apis.complexity import count_flops
 from sfseg.utils import resolve_config
-
-
-class _TensorForward(torch.nn.Module):
-    def __init__(self, segmentor):
-        super().__init__()
-        self.segmentor = segmentor
-
-    def forward(self, inputs):
-        return self.segmentor(inputs, None, mode='tensor')
-
-
-def count_flops(cfg, shape=(1024, 2048), in_channels=3):
-    """Return (GFLOPs, params) of ``cfg.model`` for a 1 x C x H x W input."""
-    register_all_modules(init_default_scope=True)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    model.eval()
-    wrapper = _TensorForward(model).eval()
-    inputs = torch.zeros(1, in_channels, *shape)
-    with torch.no_grad():
-        info = get_model_complexity_info(
-            wrapper, inputs=(inputs,), show_table=False, show_arch=False
-        )
-    params = sum(p.numel() for p in model.parameters())
-    return info['flops'] / 1e9, params
 
 
 def parse_args():

@@ -27,23 +27,18 @@ import argparse
 import collections
 import copy
 import os.path as osp
-import sys
 
 import torch
 from mmseg.utils import register_all_modules
 
-HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, HERE)
-
-from benchmark import build  # noqa: E402
-
-from sfseg.acceleration import (  # noqa: E402
+from sfseg.acceleration import (
     AccelerationOptions,
     accelerate,
     cpu_info,
     override,
 )
-from sfseg.utils import resolve_config  # noqa: E402
+from sfseg.apis.benchmark import build_segmentor
+from sfseg.utils import resolve_config
 
 COMPARISONS = {
     'gather': ('grid_sample', 'gather'),
@@ -73,7 +68,7 @@ def op_times(model, x, gather=True, low_res=True):
 def make_paths(config, shape, compare):
     """``{path: (model, input, gather warp on, low-res fusion on)}`` of
     the two paths compared."""
-    model, _ = build(resolve_config(config))
+    model, _ = build_segmentor(resolve_config(config))
     x = torch.randn(1, 3, *shape)
     xcl = x.contiguous(memory_format=CL)
     before, after = COMPARISONS[compare]

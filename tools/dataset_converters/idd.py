@@ -4,75 +4,17 @@
         [--source auto|png|json] [--nproc 2] [--splits train val] \\
         [--force] [--skip-bad]
 
-Reads ``ROOT/leftImg8bit/<split>/<seq>/<id>_leftImg8bit.png`` and, per
-image, either the ``id``-level map ``ROOT/gtFine/<split>/<seq>/
-<id>_gtFine_labelids.png`` (values 0-39, made by IDD's ``createLabels.py
---id-type id``; level3Id maps would be silently wrong) or the polygon
-annotation ``<id>_gtFine_polygons.json`` of the IDD download, drawn at the
-``id`` level as IDD's own tools do. ``--source auto`` (default) takes the
-PNG when it exists, else the JSON. Writes ``OUT_ROOT/gtFine/<split>/<seq>/
-<id>_gtFine_labelTrainIds.png`` with the official SFNet mapping. The input
-tree is never modified.
+Reads IDD's ``id``-level label PNGs or its polygon JSONs (``--source``)
+and writes ``_gtFine_labelTrainIds.png`` with the official SFNet mapping;
+the layout and the rules: ``sfseg.datasets.idd_convert``. The input tree
+is never modified.
 """
 
-from functools import partial
+from sfseg.datasets import converter_main
+from sfseg.datasets.idd_convert import SOURCES, collect_idd_pairs, convert_idd
 
-from sfseg.datasets import (
-    IDD_BACKGROUND_ID,
-    IDD_NAMES,
-    IDD_NUM_IDS,
-    IDD_TO_TRAIN,
-    collect_nested_pairs,
-    convert_dataset,
-    converter_main,
-)
-
-IMG_SUFFIX = '_leftImg8bit.png'
-PNG_SUFFIX = '_gtFine_labelids.png'
-JSON_SUFFIX = '_gtFine_polygons.json'
-OUT_SUFFIX = '_gtFine_labelTrainIds.png'
-SOURCES = dict(
-    auto=(PNG_SUFFIX, JSON_SUFFIX), png=(PNG_SUFFIX,), json=(JSON_SUFFIX,)
-)
-
-
-def collect_pairs(root, out_root, splits, source='auto'):
-    return collect_nested_pairs(
-        root,
-        out_root,
-        splits,
-        dataset='IDD',
-        img_dir='leftImg8bit',
-        img_suffix=IMG_SUFFIX,
-        label_dir='gtFine',
-        label_suffixes=SOURCES[source],
-        out_suffix=OUT_SUFFIX,
-    )
-
-
-def convert(
-    root,
-    out_root,
-    splits=('train', 'val'),
-    nproc=2,
-    force=False,
-    skip_bad=False,
-    show_progress=True,
-    source='auto',
-):
-    return convert_dataset(
-        partial(collect_pairs, source=source),
-        root,
-        out_root,
-        splits,
-        IDD_TO_TRAIN,
-        IDD_NUM_IDS,
-        nproc,
-        force,
-        skip_bad,
-        show_progress,
-        polygons=({n: i for i, n in enumerate(IDD_NAMES)}, IDD_BACKGROUND_ID),
-    )
+# the library functions under this tool's own names
+collect_pairs, convert = collect_idd_pairs, convert_idd
 
 
 def add_arguments(parser):

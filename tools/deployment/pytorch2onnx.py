@@ -8,10 +8,13 @@ BN folded, deep supervision removed). Height and width are dynamic by
 default: SFNet's flow warping builds its
 sampling grid from the run-time input size, so the exported graph stays
 correct at sizes other than the traced one (``--verify`` checks the traced
-size and a second one). ``grid_sample`` needs opset >= 16 (ONNX GridSample);
-TensorRT >= 8.4 runs it natively. The graph returns logits at the head's
-resolution (stride 4 for SFNet), or full-resolution labels with
-``--argmax``.
+size and a second one, or the ``--verify-shape`` sizes). The flow warp is
+written as ONNX GridSample (``--warp gridsample``, opset 16 to 18; TensorRT
+>= 8.5 runs it natively) or, with ``--warp gather``, as Gather and
+element-wise operators that every runtime has (no GridSample node; opset
+13 to 20); ``sfseg.deploy.onnx_export`` says why. The graph returns
+logits at the head's resolution (stride 4 for SFNet), or full-resolution
+labels with ``--argmax``.
 """
 
 import argparse
@@ -20,7 +23,6 @@ import os.path as osp
 import sys
 
 import numpy as np
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
@@ -30,9 +32,11 @@ from sfseg.deploy import (
     RUNTIMES,
     export_network,
     network_inputs,
-    open_runtime,
 )
 from sfseg.deploy import quantize_onnx as quantize
+from sfseg.deploy.export_warp import WARPS
+from sfseg.deploy.onnx_export import check_opset
+from sfseg.deploy.verify import verify
 from sfseg.utils import (
     exit_on_user_error,
     load_weights_strictly,
@@ -50,34 +54,6 @@ def build_model(config, checkpoint=None, cfg_options=None):
     if checkpoint:
         load_weights_strictly(model, checkpoint)
     return model.eval()
-
-
-def verify(wrapper, output, shapes, atol=1e-4, runtime='onnxruntime'):
-    """Compare ``runtime`` with PyTorch; return max abs diff per shape
-    (or the share of disagreeing labels for an ``--argmax`` model)."""
-    runner = open_runtime(runtime, output)
-    gen = torch.Generator().manual_seed(0)
-    diffs = {}
-    for shape in shapes:
-        x = torch.randn(1, 3, *shape, generator=gen)
-        with torch.no_grad():
-            ref = wrapper(x).numpy()
-        got = runner(x.numpy())
-        if got.shape != ref.shape:
-            raise AssertionError(
-                f'{runtime} output shape {got.shape} != PyTorch '
-                f'{ref.shape} at input {shape}'
-            )
-        if wrapper.argmax:
-            diffs[shape] = float((got != ref).mean())  # disagreeing pixels
-        else:
-            diffs[shape] = float(np.abs(got - ref).max())
-            if diffs[shape] > atol:
-                raise AssertionError(
-                    f'{runtime} differs from PyTorch by {diffs[shape]:.2e} '
-                    f'(> {atol}) at input {shape}'
-                )
-    return diffs
 
 
 def calibration_inputs(model, image_dir, shape, count=8, seed=0):
@@ -131,6 +107,12 @@ def parse_args(argv=None):
     )
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument(
+        '--warp',
+        choices=WARPS,
+        default='gridsample',
+        help='flow warp as ONNX GridSample or as Gather (no GridSample)',
+    )
+    parser.add_argument(
         '--static', action='store_true', help='fix height and width to --shape'
     )
     parser.add_argument(
@@ -154,6 +136,15 @@ def parse_args(argv=None):
         help='runtimes --verify runs (default: all)',
     )
     parser.add_argument(
+        '--verify-shape',
+        type=int,
+        nargs=2,
+        action='append',
+        metavar=('H', 'W'),
+        help='a size --verify checks (repeatable; any size, default: '
+        '--shape and --shape + (32, 64))',
+    )
+    parser.add_argument(
         '--simplify', action='store_true', help='run onnxsim (if installed)'
     )
     parser.add_argument(
@@ -173,6 +164,10 @@ def main(argv=None):
     shape = tuple(args.shape)
     if shape[0] % 32 or shape[1] % 32:
         sys.exit(f'error: --shape {shape} must be a multiple of 32')
+    try:
+        check_opset(args.opset, args.warp)
+    except ValueError as err:
+        sys.exit(f'error: {err}')
     model = build_model(args.config, args.checkpoint, args.cfg_options)
     wrapper = export_network(
         model,
@@ -182,12 +177,13 @@ def main(argv=None):
         dynamic=not args.static,
         dynamo=args.dynamo,
         argmax=args.argmax,
+        warp=args.warp,
     )
     if args.simplify:
         simplify(args.output)
     print(
         f'exported {args.output} (opset {args.opset}, '
-        f'{"static" if args.static else "dynamic"} H/W)'
+        f'{"static" if args.static else "dynamic"} H/W, warp {args.warp})'
     )
     if args.quantize:
         int8 = osp.splitext(args.output)[0] + '.int8.onnx'
@@ -197,6 +193,8 @@ def main(argv=None):
     if args.verify:
         other = (shape[0] + 32, shape[1] + 64)
         shapes = [shape] if args.static else [shape, other]
+        if args.verify_shape and not args.static:
+            shapes = [tuple(s) for s in args.verify_shape]
         what = 'pixels disagreeing' if args.argmax else 'max abs diff'
         for runtime in args.verify_runtimes:
             diffs = verify(wrapper, args.output, shapes, runtime=runtime)

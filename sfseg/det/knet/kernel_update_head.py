@@ -235,20 +235,37 @@ class KernelUpdateHead(BaseModule):
         for layer in self.mask_fcs:
             mask_feat = layer(mask_feat)
         k = self.conv_kernel_size
-        # (B, K, k*k, C) -> (B*K, C, k, k), then one grouped conv per image.
+        # (B, K, k*k, C) -> (B, K, C, k, k): one dynamic kernel per kernel.
         dyn = self.fc_mask(mask_feat).permute(0, 1, 3, 2)
-        dyn = dyn.reshape(batch_size * num_kernels, channels, k, k)
-        new_masks = F.conv2d(
-            x.reshape(1, batch_size * channels, h, w),
-            dyn.to(x.dtype),
-            padding=k // 2,
-            groups=batch_size,
-        ).reshape(batch_size, num_kernels, h, w)
+        dyn = dyn.reshape(batch_size, num_kernels, channels, k, k)
+        new_masks = self.mask_conv(x, dyn)
 
         new_kernels = obj.permute(0, 1, 3, 2).reshape(
             batch_size, num_kernels, channels, k, k
         )
         return cls_score, new_masks, new_kernels
+
+    @staticmethod
+    def mask_conv(x, kernels):
+        """Each image's features convolved with its own dynamic kernels.
+
+        One grouped convolution for the whole batch (groups = B).
+
+        Shape:
+            - x: (B, C, h, w)
+            - kernels: (B, K, C, k, k), k odd
+            - output: (B, K, h, w)
+        """
+        batch_size, channels, h, w = x.shape
+        num_kernels, k = kernels.shape[1], kernels.shape[-1]
+        return F.conv2d(
+            x.reshape(1, batch_size * channels, h, w),
+            kernels.reshape(batch_size * num_kernels, channels, k, k).to(
+                x.dtype
+            ),
+            padding=k // 2,
+            groups=batch_size,
+        ).reshape(batch_size, num_kernels, h, w)
 
     def get_targets(
         self, sampling_results, batch_gt_things, batch_gt_stuff, pos_weight=1

@@ -12,6 +12,40 @@ from mmengine.structures import InstanceData
 from .utils import resize_masks, stuff_masks_from_sem_seg
 
 
+def merge_panoptic(
+    fusion_head, cls_score, mask_preds, batch_data_samples, rescale=True
+):
+    """K-Net's post-processing: kernel outputs -> results in the samples.
+
+    The Python half of :meth:`KNet.predict`, shared with the ONNX runtime
+    path (``sfseg.det.deploy``): ``fusion_head``
+    (:class:`KNetFusionHead`) merges things and stuff, and each sample
+    gets ``pred_panoptic_seg`` (and ``pred_instances`` with
+    ``instance_on``). Each sample's metainfo needs ``batch_input_shape``,
+    ``img_shape`` and, with ``rescale``, ``ori_shape``.
+
+    Args:
+        fusion_head (KNetFusionHead): The detector's
+            ``panoptic_fusion_head``.
+        cls_score (Tensor): (B, N+S, T+S) logits of the last stage.
+        mask_preds (Tensor): (B, N+S, h, w) mask logits of the last stage.
+        batch_data_samples (list[DetDataSample]): Changed in place.
+        rescale (bool): Resize the results to ``ori_shape``.
+
+    Returns:
+        list[DetDataSample]: ``batch_data_samples``.
+    """
+    results = fusion_head.predict(
+        cls_score, mask_preds, batch_data_samples, rescale=rescale
+    )
+    for sample, result in zip(batch_data_samples, results):
+        if 'pan_results' in result:
+            sample.pred_panoptic_seg = result['pan_results']
+        if 'ins_results' in result:
+            sample.pred_instances = result['ins_results']
+    return batch_data_samples
+
+
 @MODELS.register_module()
 class KNet(TwoStagePanopticSegmentor):
     """K-Net for panoptic segmentation (Zhang et al., NeurIPS 2021).
@@ -214,22 +248,31 @@ class KNet(TwoStagePanopticSegmentor):
         )
         return losses
 
-    def predict(self, batch_inputs, batch_data_samples, rescale=True):
-        """Panoptic results in ``pred_panoptic_seg`` of each sample."""
+    def predict_logits(self, batch_inputs):
+        """The network part of :meth:`predict`: last-stage kernel outputs.
+
+        Everything from the image batch to the last update stage, the part
+        that ``sfseg.det.deploy`` exports to ONNX.
+
+        Returns:
+            tuple[Tensor]: cls_score (B, N+S, T+S) logits and mask_preds
+            (B, N+S, h, w) logits, upsampled by the last stage's
+            ``mask_upsample_stride`` (H/4 x W/4 in the configs).
+        """
         x = self.extract_feat(batch_inputs)
         kernels, feats, mask_preds = self.rpn_head.predict(x)
-        cls_score, mask_preds = self.roi_head.predict(
-            feats, kernels, mask_preds
+        return self.roi_head.predict(feats, kernels, mask_preds)
+
+    def predict(self, batch_inputs, batch_data_samples, rescale=True):
+        """Panoptic results in ``pred_panoptic_seg`` of each sample."""
+        cls_score, mask_preds = self.predict_logits(batch_inputs)
+        return merge_panoptic(
+            self.panoptic_fusion_head,
+            cls_score,
+            mask_preds,
+            batch_data_samples,
+            rescale=rescale,
         )
-        results = self.panoptic_fusion_head.predict(
-            cls_score, mask_preds, batch_data_samples, rescale=rescale
-        )
-        for sample, result in zip(batch_data_samples, results):
-            if 'pan_results' in result:
-                sample.pred_panoptic_seg = result['pan_results']
-            if 'ins_results' in result:
-                sample.pred_instances = result['ins_results']
-        return batch_data_samples
 
     def _forward(self, batch_inputs, batch_data_samples=None):
         """Raw outputs of every update stage (tensor mode, for FLOPs).

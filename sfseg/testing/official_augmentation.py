@@ -83,8 +83,9 @@ def _install_torchvision_standin():
 
 def official_transforms(root):
     """``(joint transforms, input transforms)`` of the official training."""
-    from official_sfsegnets import import_official
     from skimage import filters
+
+    from sfseg.testing.official_sfsegnets import import_official
 
     import_official(root)  # official config on the path
     _install_torchvision_standin()

@@ -12,9 +12,11 @@ import os.path as osp
 
 import numpy as np
 from PIL import Image
-from toy_driving import draw_scene, generate, to_label_ids
 
 from sfseg.datasets import IDD_TO_TRAIN, MAPILLARY_TO_TRAIN
+from sfseg.datasets.idd_convert import convert_idd
+from sfseg.datasets.mapillary_convert import convert_mapillary
+from sfseg.datasets.toy_driving import draw_scene, generate, to_label_ids
 
 SIZE = (64, 128)
 
@@ -49,9 +51,6 @@ def make_uds_fixture(root, counts=(('train', 2), ('val', 1)), seed=0):
 
     Returns ``{converted label path (relative): expected train ids}``.
     """
-    import idd
-    import mapillary
-
     rng = np.random.default_rng(seed)
     generate(
         osp.join(root, 'cityscapes'), 2, 1, 0, SIZE, seed, show_progress=False
@@ -77,10 +76,10 @@ def make_uds_fixture(root, counts=(('train', 2), ('val', 1)), seed=0):
             truth[
                 f'IDD19/gtFine/{split}/0/{i:06d}_gtFine_labelTrainIds.png'
             ] = ids
-    mapillary.convert(
+    convert_mapillary(
         f'{root}/mapillary', f'{root}/mapillary19', show_progress=False
     )
-    idd.convert(f'{root}/IDD', f'{root}/IDD19', show_progress=False)
+    convert_idd(f'{root}/IDD', f'{root}/IDD19', show_progress=False)
     return truth
 
 

@@ -1,0 +1,74 @@
+"""tools/analysis_tools/gpu_check.sh on the CPU: its syntax, the plan it
+prints with --dry-run (what runs, under which timeouts, within the 8
+minutes a lent GPU machine's check may take) and its stop without a GPU.
+Not marked ``cuda``."""
+
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+
+import pytest
+from tool_loader import load_tool
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'gpu_check.sh')
+
+
+def test_gpu_check_parses():
+    proc = subprocess.run(['bash', '-n', SCRIPT], capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_gpu_check_plan_fits_eight_minutes(tmp_path):
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        ['bash', SCRIPT, '--dry-run'],
+        env=dict(os.environ, OUT=str(out), SFSEGNETS_ROOT=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plan = proc.stdout
+    assert not out.exists()  # a dry run writes nothing
+    found = re.findall(r'\[plan\] (\w+): timeout <= (\d+)s: (.*)', plan)
+    caps = {name: int(cap) for name, cap, _ in found}
+    steps = {name: command for name, _, command in found}
+    assert set(steps) == {'setup', 'pytest_cuda', 'benchmark'}
+    total = int(re.search(r'total <= (\d+)s', plan).group(1))
+    # every step is cut at the time left; 10 s more to kill the last one
+    assert caps['setup'] + caps['pytest_cuda'] < total <= 470
+    assert caps['benchmark'] == total
+    assert '-m cuda tests/test_cuda' in steps['pytest_cuda']
+    bench_cmd = steps['benchmark']
+    for config in (
+        'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py',
+        'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
+        'sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py',
+    ):
+        assert config in bench_cmd
+    for option in ('--device cuda', '--tf32 off', '--shape 1024 2048'):
+        assert option in bench_cmd
+    assert f'--out-dir {out}' in bench_cmd
+    assert 'no clone at' in plan  # tmp_path holds no official code
+    variants = bench_cmd.split('--variants ')[1].split(' --')[0].split()
+    bench = load_tool('tools/analysis_tools/benchmark.py')
+    assert {'fp16', 'bf16', 'onnx'} <= set(variants) <= set(bench.VARIANTS)
+
+
+@pytest.mark.skipif(
+    shutil.which('nvidia-smi') is not None, reason='nvidia-smi is here'
+)
+def test_gpu_check_without_a_gpu_stops_and_says_so(tmp_path):
+    proc = subprocess.run(
+        ['bash', SCRIPT],
+        env=dict(os.environ, OUT=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3
+    log = (tmp_path / 'gpu_check.log').read_text()
+    assert 'no GPU: nvidia-smi is missing or fails' in log

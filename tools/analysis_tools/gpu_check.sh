@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The prepared GPU check (issue 25): one run on a machine with one NVIDIA
+# GPU and no internet, such as the device tool's lent machine (Python 3.12,
+# a CUDA torch, onnx and onnxruntime in its image), in at most 8 minutes:
+#
+#   bash tools/analysis_tools/gpu_check.sh            (from anywhere)
+#   bash tools/analysis_tools/gpu_check.sh --dry-run  (print the plan and
+#                                                      what is missing)
+#
+# 1. nvidia-smi and torch must see the GPU;
+# 2. the carried wheels are installed, offline, into a folder on
+#    PYTHONPATH ($SITE, kept: a second run on the same machine reuses it),
+#    unless the python in use already imports mmseg and mmcv's ops;
+# 3. the `cuda` tests: pytest -m cuda tests/test_cuda (AMP training and
+#    --resume, fp16 / bf16 against fp32, official against sfseg with TF32
+#    off, ONNX export parity, the CUDA benchmark at a small size);
+# 4. the CUDA benchmark of SFNet-Lite-R18, SFNet-R18 and SFNet-STDC1 at
+#    1x3x1024x2048 (fp32 with TF32 off, fp16, bf16, ONNX Runtime CUDA),
+#    against the official code when a clone is carried.
+# Everything goes to one folder: $OUT if set (the device tool brings it
+# back), else work_dirs/gpu_check: gpu_check.log (this script, the
+# machine, nvidia-smi, the summary), pytest_cuda.log, benchmark.log,
+# benchmark.json, benchmark.md, speed_accuracy.png. Each step runs under
+# `timeout`; the whole stops within TOTAL_S (default 460 s) plus the
+# 10 s a step is given to die: 8 minutes.
+# Exit status: 0 when the tests and the benchmark passed, 1 otherwise,
+# 3 without a GPU, 4 without the packages.
+#
+# Carried in (folders of the repo, git-ignored through .git/info/exclude,
+# named in the run's carry):
+#   .whl/  cp312 manylinux x86-64 wheels of what the image lacks, fetched
+#          on a machine with internet by `--download-wheels` (pip download
+#          --no-deps --only-binary=:all: --python-version 3.12; roughly 10 MB
+#          without mmcv, an estimate): mmengine, mmsegmentation, mmdet and their small
+#          pure-Python or manylinux needs (WHEELS below); plus mmcv:
+#   .whl/mmcv-2.1.0-cp312-cp312-linux_x86_64.whl: mmcv is never compiled
+#          here (its CUDA ops take longer than the whole check). mmseg
+#          imports mmcv.ops, so it needs compiled ops; SFNet calls none of
+#          them (K-Net's focal loss does, on CUDA). Build the wheel once,
+#          against the image's torch version (the C++ ABI must match; 2.11 +
+#          CUDA 13 when last seen), either
+#            - with CUDA ops, on a CUDA machine with nvcc and time to spare:
+#              `bash scripts/install_env.sh --plan` prints the build
+#              environment (FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST; name only
+#              the lent GPU's, 9.0, to keep the wheel small), then
+#              `env <that> pip wheel --no-deps --no-build-isolation
+#              mmcv==2.1.0 -w .whl`; or
+#            - with CPU ops only (enough for every check here), on any
+#              x86-64 Linux with Python 3.12 and that torch version:
+#              `MMCV_WITH_OPS=1 FORCE_CUDA=0 pip wheel --no-deps
+#              --no-build-isolation mmcv==2.1.0 -w .whl` (14 min on 2 cores;
+#              2-3 min on 16 estimated).
+#          The wheels, the repo and the clone below count towards the
+#          device tool's 64 MiB per call.
+#   .carry/SFSegNets/ (optional; or SFSEGNETS_ROOT): a lxtGH/SFSegNets
+#          clone, code only. Without it the official tests are skipped and
+#          the benchmark has no official rows.
+#   onnxruntime-gpu is larger than a call may carry: with the image's CPU
+#   onnxruntime the benchmark's `onnx` row is skipped with the reason.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+
+MODE=run
+case "${1:-}" in
+    '') ;;
+    --dry-run) MODE=dry ;;
+    --download-wheels) MODE=download ;;
+    *) echo "usage: $0 [--dry-run | --download-wheels]" >&2; exit 2 ;;
+esac
+
+OUT=${OUT:-$REPO/work_dirs/gpu_check}
+TOTAL_S=${TOTAL_S:-460}    # the whole run, + 10 s to kill a step: 480
+SETUP_S=${SETUP_S:-60}     # installing the wheels
+TESTS_S=${TESTS_S:-270}    # pytest -m cuda; the benchmark gets the rest
+WHEEL_DIR=${WHEEL_DIR:-$REPO/.whl}
+SITE=${SITE:-/tmp/sfseg-gpu-site}
+PY=${PYTHON:-python3}
+OFFICIAL=${SFSEGNETS_ROOT:-$REPO/.carry/SFSegNets}
+CONFIGS=(
+    configs/sfnet_lite/sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py
+    configs/sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py
+    configs/sfnet/sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py
+)
+VARIANTS=(eager fold fp16 bf16 onnx)
+# what sfseg needs beyond the image (requirements/runtime.txt, pinned as
+# the CPU venv has them); mmcv comes as a wheel built ahead (above)
+WHEELS=(
+    mmengine==0.10.7 mmsegmentation==1.2.2 mmdet==3.3.0 addict==2.4.0
+    yapf==0.43.0 platformdirs==4.14.9 termcolor==3.3.0 prettytable==3.19.0
+    wcwidth==0.9.4 ftfy==6.3.1 terminaltables==3.1.10 pycocotools==2.0.11
+    shapely==2.2.0 cityscapesScripts==2.3.0 pyquaternion==0.9.9
+    coloredlogs==15.0.1 humanfriendly==10.0 appdirs==1.4.4
+    panopticapi-lite==0.2.0
+)
+IMPORTS='import mmcv, mmcv.ops, mmengine, mmseg, mmdet, sfseg'
+# the machine, as the log states it
+MACHINE="import mmcv.ops, onnxruntime, torch
+print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'cuDNN',
+      torch.backends.cudnn.version(), 'GPU', torch.cuda.get_device_name(),
+      'native bf16', torch.cuda.is_bf16_supported(including_emulation=False))
+print('mmcv', mmcv.__version__, 'ops built for CUDA',
+      mmcv.ops.get_compiling_cuda_version())
+print('onnxruntime', onnxruntime.__version__,
+      onnxruntime.get_available_providers())"
+
+if [ $MODE = download ]; then
+    mkdir -p "$WHEEL_DIR"
+    exec "$PY" -m pip download --no-deps --only-binary=:all: \
+        --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 \
+        -d "$WHEEL_DIR" "${WHEELS[@]}"
+fi
+
+START=$SECONDS
+left() { echo $((TOTAL_S - (SECONDS - START))); }
+# step NAME CAP CMD...: CMD under `timeout` (CAP or the time left, the
+# smaller), its output in $OUT/NAME.log
+step() {
+    local name=$1 cap=$2 limit
+    shift 2
+    limit=$(left)
+    [ "$cap" -lt "$limit" ] && limit=$cap
+    if [ $MODE = dry ]; then
+        echo "[plan] $name: timeout <= ${cap}s: $*"
+        return 0
+    fi
+    if [ "$limit" -lt 20 ]; then
+        echo "!! $name not run: ${limit}s left of ${TOTAL_S}s"
+        return 124
+    fi
+    echo "==> $name (timeout ${limit}s): $*"
+    timeout --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    echo "<== $name: exit $rc after $((SECONDS - START))s"
+    tail -n 15 "$OUT/$name.log"
+    return $rc
+}
+
+main() {
+    if [ $MODE = dry ]; then
+        echo "[plan] output folder: $OUT"
+        echo "[plan] budget: setup <= ${SETUP_S}s, tests <= ${TESTS_S}s," \
+            "benchmark: the rest; total <= ${TOTAL_S}s"
+        for c in "${CONFIGS[@]}"; do
+            [ -f "$c" ] || { echo "missing config: $c" >&2; return 2; }
+        done
+        echo "[plan] wheels: $(ls "$WHEEL_DIR"/*.whl 2>/dev/null | wc -l)" \
+            "in $WHEEL_DIR; mmcv: $(ls "$WHEEL_DIR"/mmcv-*.whl 2>/dev/null ||
+                echo 'no wheel (build one: header)')"
+    else
+        date -u '+%F %T UTC'
+        if ! command -v nvidia-smi >/dev/null || ! nvidia-smi; then
+            echo 'no GPU: nvidia-smi is missing or fails'
+            return 3
+        fi
+    fi
+
+    export PYTHONPATH="$REPO:$SITE${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONUNBUFFERED=1
+    if [ $MODE = run ] && "$PY" -c "$IMPORTS" 2>/dev/null; then
+        echo "packages: present (mmseg, mmcv with ops)"
+    else
+        step setup "$SETUP_S" "$PY" -m pip install -q --no-index \
+            --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
+            "$WHEEL_DIR"/*.whl
+        if [ $MODE = run ] && ! "$PY" -c "$IMPORTS"; then
+            echo "the packages do not import: carry the wheels (header)"
+            return 4
+        fi
+    fi
+    if [ $MODE = run ] && ! "$PY" -c "$MACHINE"; then
+        echo 'torch sees no GPU'
+        return 3
+    fi
+
+    local official=()
+    if [ -f "$OFFICIAL/network/sfnet_resnet.py" ]; then
+        export SFSEGNETS_ROOT=$OFFICIAL
+        official=(--official-root "$OFFICIAL")
+        echo "official code: $OFFICIAL"
+    else
+        echo "official code: no clone at $OFFICIAL (its tests and rows skip)"
+    fi
+
+    step pytest_cuda "$TESTS_S" "$PY" -m pytest -m cuda tests/test_cuda \
+        -rs -p no:cacheprovider
+    local tests=$?
+    step benchmark "$TOTAL_S" "$PY" tools/analysis_tools/benchmark.py \
+        "${CONFIGS[@]}" --device cuda --tf32 off --shape 1024 2048 \
+        --threads 8 --variants "${VARIANTS[@]}" \
+        ${official[@]+"${official[@]}"} --out-dir "$OUT"
+    local bench=$?
+    [ $MODE = dry ] && return 0
+
+    echo "== after $((SECONDS - START))s: cuda tests exit $tests," \
+        "benchmark exit $bench"
+    grep -E '^(FAILED|ERROR|SKIPPED)|passed|failed' "$OUT/pytest_cuda.log"
+    [ -f "$OUT/benchmark.md" ] && cat "$OUT/benchmark.md"
+    [ $tests = 0 ] && [ $bench = 0 ]
+}
+
+if [ $MODE = dry ]; then
+    main
+    exit
+fi
+mkdir -p "$OUT"
+main 2>&1 | tee "$OUT/gpu_check.log"
+exit "${PIPESTATUS[0]}"
