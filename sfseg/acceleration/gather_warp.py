@@ -29,6 +29,48 @@ def can_gather_warp(x: Tensor) -> bool:
     )
 
 
+def bilinear_taps(grid: Tensor, height, width):
+    """The four taps of ``grid_sample(..., 'bilinear', 'zeros',
+    align_corners=True)`` of an N x C x ``height`` x ``width`` input.
+
+    Only run-time shapes and tensor bounds are used, so the taps also
+    trace into an ONNX graph (:mod:`sfseg.deploy.export_warp`).
+
+    Args:
+        grid (Tensor): N x H x W x 2 positions, x then y, in [-1, 1].
+        height, width: the input's size (ints, or traced sizes).
+
+    Returns:
+        list[tuple[Tensor, Tensor]]: per tap (index, weight), both
+        N x H x W: the row of the tap's pixel in the (N * height * width)
+        table of input pixels (clamped into the image; int64) and its
+        bilinear weight (float32), 0 where the tap lies outside (the zero
+        padding).
+    """
+    n = grid.shape[0]
+    grid = grid if grid.dtype == torch.float32 else grid.float()
+    # align_corners=True: -1 and 1 are the centres of the border pixels
+    src_x = (grid[..., 0] + 1) * ((width - 1) * 0.5)
+    src_y = (grid[..., 1] + 1) * ((height - 1) * 0.5)
+    x0 = src_x.floor()
+    y0 = src_y.floor()
+    wx1 = src_x - x0
+    wy1 = src_y - y0
+    first = torch.arange(n, device=grid.device).view(n, 1, 1)
+    first = first * (height * width)
+    taps = []
+    for dy, wy in ((0, 1 - wy1), (1, wy1)):
+        row = y0 + dy
+        row_in = (row >= 0) & (row <= height - 1)
+        row = row.clamp(min=0).clamp(max=height - 1).long()
+        for dx, wx in ((0, 1 - wx1), (1, wx1)):
+            col = x0 + dx
+            inside = row_in & (col >= 0) & (col <= width - 1)
+            col = col.clamp(min=0).clamp(max=width - 1).long()
+            taps.append((first + row * width + col, wy * wx * inside.float()))
+    return taps
+
+
 def gather_warp(x: Tensor, grid: Tensor) -> Tensor:
     """``F.grid_sample(x, grid, 'bilinear', 'zeros', align_corners=True)``.
 
@@ -48,25 +90,7 @@ def gather_warp(x: Tensor, grid: Tensor) -> Tensor:
     n, c, h_in, w_in = x.shape
     grid = grid.expand(n, -1, -1, -1)
     h, w = grid.shape[1:3]
-    src_x = (grid[..., 0].float() + 1) * ((w_in - 1) / 2)
-    src_y = (grid[..., 1].float() + 1) * ((h_in - 1) / 2)
-    x0 = src_x.floor()
-    y0 = src_y.floor()
-    wx1 = src_x - x0
-    wy1 = src_y - y0
-    x0 = x0.long()
-    y0 = y0.long()
-    indices, weights = [], []
-    batch_offset = torch.arange(n).view(n, 1, 1) * (h_in * w_in)
-    for dy, wy in ((0, 1 - wy1), (1, wy1)):
-        row = y0 + dy
-        row_ok = (row >= 0) & (row < h_in)
-        row_start = batch_offset + row.clamp(0, h_in - 1) * w_in
-        for dx, wx in ((0, 1 - wx1), (1, wx1)):
-            col = x0 + dx
-            inside = row_ok & (col >= 0) & (col < w_in)
-            indices.append(row_start + col.clamp(0, w_in - 1))
-            weights.append(wy * wx * inside)
+    indices, weights = zip(*bilinear_taps(grid, h_in, w_in))
     indices = torch.stack(indices, dim=-1).view(-1, 4)
     weights = torch.stack(weights, dim=-1).view(-1, 4)
     if torch.finfo(x.dtype).bits < 32:

@@ -10,11 +10,11 @@ disagree with ONNX on it (docs/deployment.md names the reports). With
 operators that every runtime has, at any height and width.
 """
 
-import torch
 import torch.nn as nn
 from torch import Tensor
 
 from sfseg.acceleration.flow_warp import FastFlowWarp
+from sfseg.acceleration.gather_warp import bilinear_taps
 from sfseg.acceleration.tracing import is_tracing
 from sfseg.models.layers.flow_warp import FlowWarp, flow_warp, warp_grid
 
@@ -41,28 +41,11 @@ def gather_sample(x: Tensor, grid: Tensor) -> Tensor:
         Tensor: N x C x H x W.
     """
     n, c, h_in, w_in = x.shape
-    grid = grid.to(x.dtype).expand(n, -1, -1, -1)
-    # align_corners=True: -1 and 1 are the centres of the border pixels
-    src_x = (grid[..., 0] + 1) * ((w_in - 1) * 0.5)
-    src_y = (grid[..., 1] + 1) * ((h_in - 1) * 0.5)
-    x0 = src_x.floor()
-    y0 = src_y.floor()
-    wx1 = src_x - x0
-    wy1 = src_y - y0
     rows = x.permute(0, 2, 3, 1).reshape(-1, c)
-    first = torch.arange(n, device=x.device).view(n, 1, 1) * (h_in * w_in)
     out = None
-    for dy, wy in ((0.0, 1 - wy1), (1.0, wy1)):
-        row = y0 + dy
-        row_in = (row >= 0) & (row <= h_in - 1)
-        row = row.clamp(min=0).clamp(max=h_in - 1).long()
-        for dx, wx in ((0.0, 1 - wx1), (1.0, wx1)):
-            col = x0 + dx
-            inside = row_in & (col >= 0) & (col <= w_in - 1)
-            col = col.clamp(min=0).clamp(max=w_in - 1).long()
-            weight = (wy * wx * inside.to(x.dtype)).unsqueeze(-1)
-            term = rows[first + row * w_in + col] * weight  # N x H x W x C
-            out = term if out is None else out + term
+    for index, weight in bilinear_taps(grid.expand(n, -1, -1, -1), h_in, w_in):
+        term = rows[index] * weight.unsqueeze(-1)  # N x H x W x C
+        out = term if out is None else out + term
     return out.permute(0, 3, 1, 2)
 
 
