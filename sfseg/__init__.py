@@ -9,7 +9,11 @@ import mmcv
 import mmengine
 from mmengine.utils import digit_version
 
-from .utils import patch_checkpoint_loading, patch_cpu_distributed
+from .utils import (
+    patch_checkpoint_loading,
+    patch_cpu_distributed,
+    patch_package_lookup,
+)
 from .version import __version__, version_info
 
 MMCV_MIN, MMCV_MAX = '2.0.0rc4', '2.2.0'
@@ -31,6 +35,7 @@ _check_version('mmcv', mmcv.__version__, MMCV_MIN, MMCV_MAX)
 _check_version('mmengine', mmengine.__version__, MMENGINE_MIN, MMENGINE_MAX)
 patch_checkpoint_loading()
 patch_cpu_distributed()
+patch_package_lookup()
 
 from . import datasets, engine, evaluation, models  # noqa: E402,F401
 from .engine.resume import patch_resume  # noqa: E402

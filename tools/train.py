@@ -15,10 +15,10 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
-from sfseg.acceleration import amp_dtype
 from sfseg.engine.resume import find_verified_checkpoint
 from sfseg.utils import (
     add_common_args,
+    enable_amp,
     enable_auto_scale_lr,
     exit_on_user_error,
     guard_training_samples,
@@ -64,22 +64,12 @@ def main():
         args.launcher,
         data_root=args.data_root,
     )
-    if args.amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log(
-                'AMP is already enabled in the config.',
-                logger='current',
-                level=logging.WARNING,
-            )
-        else:
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-            # fp16 on CUDA, bf16 on CPUs with native bf16 (else refused)
-            cfg.optim_wrapper.dtype = amp_dtype(get_device())
-            # AMP's dynamic loss scale already skips steps with inf / NaN
-            # gradients; SFOptimWrapper's guard options do not apply
-            cfg.optim_wrapper.pop('nonfinite', None)
-            cfg.optim_wrapper.pop('max_skips', None)
+    if args.amp and not enable_amp(cfg, get_device()):
+        print_log(
+            'AMP is already enabled in the config.',
+            logger='current',
+            level=logging.WARNING,
+        )
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     cfg.resume = args.resume

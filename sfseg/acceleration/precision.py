@@ -103,8 +103,8 @@ def amp_dtype(device='cpu'):
     """The autocast dtype of ``--amp`` training on ``device``: fp16 on
     CUDA (with mmengine's dynamic loss scale), bf16 on CPUs with native
     bf16; refused, naming the CPU, on the others."""
-    if str(device).startswith('cuda'):
-        return 'float16'
+    if not str(device).startswith('cpu'):
+        return 'float16'  # CUDA (NPU, MLU): fp16 with a loss scale
     if not cpu_info.has_native_bf16():
         raise SFSegUserError(
             f'--amp on {cpu_info.cpu_model()}: CPU autocast is bf16, which '

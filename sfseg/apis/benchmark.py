@@ -300,6 +300,8 @@ def io_bound_runner(session, x):
         tuple(out.shape),
         out.data_ptr(),
     )
+    if kind == 'cuda':  # x and out were written on torch's stream
+        torch.cuda.synchronize(x.device)
 
     def run():
         # ONNX Runtime synchronises its CUDA stream before returning

@@ -5,11 +5,12 @@ from .checkpoint import (
     load_checkpoint_file,
     patch_checkpoint_loading,
 )
-from .compat import patch_cpu_distributed
+from .compat import patch_cpu_distributed, patch_package_lookup
 from .runner_config import (
     ConfigNotFoundError,
     add_common_args,
     config_roots,
+    enable_amp,
     enable_auto_scale_lr,
     guard_training_samples,
     load_runner_config,
@@ -30,6 +31,7 @@ __all__ = [
     'SFSegUserError',
     'check_state_dict',
     'config_roots',
+    'enable_amp',
     'enable_auto_scale_lr',
     'guard_training_samples',
     'load_weights_strictly',
@@ -44,5 +46,6 @@ __all__ = [
     'load_runner_config',
     'patch_checkpoint_loading',
     'patch_cpu_distributed',
+    'patch_package_lookup',
     'resolve_config',
 ]

@@ -85,3 +85,79 @@ def patch_cpu_distributed() -> None:
     init = MMDistributedDataParallel.__init__
     if not getattr(init, '_sfseg_cpu_safe', False):
         MMDistributedDataParallel.__init__ = _cpu_safe_ddp_init(init)
+
+
+def _is_installed(package):
+    from importlib import metadata, util
+
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        spec = util.find_spec(package)
+        return spec is not None and spec.origin is not None
+
+
+def _package2module(package):
+    from importlib import metadata
+
+    dist = metadata.distribution(package)
+    top = (dist.read_text('top_level.txt') or '').split()
+    if not top:  # wheels without top_level.txt: the modules' owners
+        owners = metadata.packages_distributions()
+        top = sorted(m for m, d in owners.items() if dist.name in d)
+    if not top:
+        raise ValueError(f'can not infer the module name of {package}')
+    return top[0]
+
+
+def _get_installed_path(package):
+    from importlib import metadata, util
+
+    module = package  # a distribution's name may not be its module's
+    try:
+        metadata.distribution(package)
+        if util.find_spec(package) is None:
+            module = _package2module(package)
+    except metadata.PackageNotFoundError:
+        pass
+    spec = util.find_spec(module)
+    if spec is None:
+        raise metadata.PackageNotFoundError(package)
+    if spec.origin is None:
+        raise RuntimeError(
+            f'{package} is a namespace package, which is invalid for '
+            '`get_install_path`'
+        )
+    return os.path.dirname(spec.origin)
+
+
+def patch_package_lookup() -> None:
+    """Let mmengine find installed packages without ``pkg_resources``.
+
+    mmengine 0.10.7 resolves ``mmseg::`` / ``mmdet::`` config bases through
+    ``pkg_resources``, which setuptools 82 removed: on a current
+    environment every sfseg config fails to load with "No module named
+    'pkg_resources'". Where it is missing, the lookups use
+    ``importlib.metadata`` instead (same answers, tested against the
+    originals); where it exists, mmengine is left as it is.
+    """
+    try:
+        import pkg_resources  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return
+    import mmengine.config.config as config
+    import mmengine.hub.hub as hub
+    import mmengine.utils as utils
+    import mmengine.utils.package_utils as package_utils
+
+    for module in (config, hub, utils, package_utils):
+        for name, shim in (
+            ('is_installed', _is_installed),
+            ('get_installed_path', _get_installed_path),
+            ('package2module', _package2module),
+        ):
+            if hasattr(module, name):
+                setattr(module, name, shim)

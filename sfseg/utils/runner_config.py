@@ -144,6 +144,31 @@ def enable_auto_scale_lr(cfg, path):
     return cfg
 
 
+def enable_amp(cfg, device):
+    """Turn on mixed precision training (``--amp``) for ``device`` (as
+    mmengine's ``get_device()`` names it). On a GPU (NPU, MLU): mmengine's
+    ``AmpOptimWrapper``, fp16 with a dynamic loss scale, whose skipping of
+    inf / NaN steps replaces :class:`SFOptimWrapper`'s guard. On the CPU:
+    ``SFCpuAmpOptimWrapper`` (bf16, the guard kept) where the CPU has
+    native bf16, else :class:`SFSegUserError` naming the CPU. Returns
+    ``False`` when the config already trains in mixed precision."""
+    from sfseg.acceleration import amp_dtype
+
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type') in ('AmpOptimWrapper', 'SFCpuAmpOptimWrapper'):
+        return False
+    dtype = amp_dtype(device)
+    if str(device).startswith('cpu'):
+        wrapper.type = 'SFCpuAmpOptimWrapper'
+    else:
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.loss_scale = 'dynamic'
+        wrapper.pop('nonfinite', None)
+        wrapper.pop('max_skips', None)
+    wrapper.dtype = dtype
+    return True
+
+
 def _imagenet_inits(node, path='model'):
     """``(dict, path)`` of every module config whose ``init_cfg`` reads
     the official ImageNet file."""

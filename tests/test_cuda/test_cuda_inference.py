@@ -126,7 +126,12 @@ def test_onnx_runtime_cuda_provider_with_io_binding(tmp_path, tf32_off):
     model, x = model_and_scene('sfnet_lite_r18', (256, 512))
     with torch.no_grad():
         ref = variant_runner(model, bench.VARIANTS['fold'], x, None)()
-        run = variant_runner(model, bench.VARIANTS['onnx'], x, str(tmp_path))
+        try:  # the provider is listed but its CUDA libraries do not load
+            run = variant_runner(
+                model, bench.VARIANTS['onnx'], x, str(tmp_path)
+            )
+        except bench.lib.VariantSkipped as reason:
+            pytest.skip(str(reason))
         out = run()
     assert out.is_cuda and run().data_ptr() == out.data_ptr()
     diff, agreement = output_agreement(out, ref)

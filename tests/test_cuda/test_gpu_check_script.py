@@ -72,3 +72,40 @@ def test_gpu_check_without_a_gpu_stops_and_says_so(tmp_path):
     assert proc.returncode == 3
     log = (tmp_path / 'gpu_check.log').read_text()
     assert 'no GPU: nvidia-smi is missing or fails' in log
+
+
+def test_gpu_check_rehearsal_runs_every_step_on_the_cpu(tmp_path):
+    """--rehearse with this environment's python: the packages import, the
+    `cuda` tests are collected and skipped, the benchmark runs its CUDA
+    variant list on the CPU (fp16 skipped with its reason), and every log
+    lands in one folder."""
+    import json
+    import sys
+
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        ['bash', SCRIPT, '--rehearse'],
+        env=dict(
+            os.environ,
+            OUT=str(out),
+            PYTHON=sys.executable,
+            SITE=str(tmp_path / 'site'),  # nothing installed before
+            SFSEGNETS_ROOT=str(tmp_path),  # no official code: rows skip
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    log = (out / 'gpu_check.log').read_text()
+    assert 'rehearsal: every step but the GPU' in log
+    assert 'packages: present' in log  # this venv: nothing installed
+    tests = (out / 'pytest_cuda.log').read_text()
+    assert re.search(r'\d+ skipped', tests) and 'needs a CUDA GPU' in tests
+    assert ' failed' not in tests and ' error' not in tests
+    result = json.loads((out / 'benchmark.json').read_text())
+    assert result['device'] == 'cpu' and len(result['rows']) == 3
+    assert 'fp16 runs on CUDA only' in result['skipped']['fp16']
+    for row in result['rows']:
+        assert {'eager', 'fold'} <= set(row['variants'])
+    assert (out / 'benchmark.md').exists()

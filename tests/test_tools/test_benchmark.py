@@ -445,6 +445,10 @@ def test_cuda_defaults_of_the_command_line():
     assert (
         bench.parse_args(['--device', 'cuda', '--rounds', '60']).rounds == 60
     )
+    assert bench.parse_args(['--device', 'cuda', '--warmup', '0']).warmup == 0
+    for bad in (['--rounds', '0'], ['--warmup', '-1']):
+        with pytest.raises(SystemExit):
+            bench.parse_args(bad)
 
 
 def test_gpu_in_the_json_markdown_and_plot(monkeypatch):

@@ -58,6 +58,7 @@ def runner_checkpoint(tmp_path_factory):
     optimizer, best-checkpoint metric)."""
     from mmengine.evaluator import BaseMetric
     from mmengine.model import BaseModel
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     class Data(torch.utils.data.Dataset):
@@ -92,28 +93,33 @@ def runner_checkpoint(tmp_path_factory):
         sampler=dict(type='DefaultSampler', shuffle=True),
         batch_size=4,
     )
-    runner = Runner(
-        model=Model(),
-        work_dir=str(work),
-        train_dataloader=loader,
-        val_dataloader=dict(loader, sampler=dict(type='DefaultSampler')),
-        val_evaluator=dict(type=Metric),
-        val_cfg=dict(),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        param_scheduler=[dict(type='PolyLR', by_epoch=False, end=10)],
-        train_cfg=dict(by_epoch=False, max_iters=2, val_interval=2),
-        default_hooks=dict(
-            checkpoint=dict(
-                type='CheckpointHook',
-                by_epoch=False,
-                interval=2,
-                save_best='score',
-                rule='greater',
-            )
-        ),
-        randomness=dict(seed=0),
-    )
-    runner.train()
+    # the Runner installs its default scope ('mmengine'); restore the
+    # session's after, or later registry builds look in mmengine's
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        runner = Runner(
+            model=Model(),
+            work_dir=str(work),
+            train_dataloader=loader,
+            val_dataloader=dict(loader, sampler=dict(type='DefaultSampler')),
+            val_evaluator=dict(type=Metric),
+            val_cfg=dict(),
+            optim_wrapper=dict(
+                optimizer=dict(type='SGD', lr=0.01, momentum=0.9)
+            ),
+            param_scheduler=[dict(type='PolyLR', by_epoch=False, end=10)],
+            train_cfg=dict(by_epoch=False, max_iters=2, val_interval=2),
+            default_hooks=dict(
+                checkpoint=dict(
+                    type='CheckpointHook',
+                    by_epoch=False,
+                    interval=2,
+                    save_best='score',
+                    rule='greater',
+                )
+            ),
+            randomness=dict(seed=0),
+        )
+        runner.train()
     return str(work / 'iter_2.pth')
 
 

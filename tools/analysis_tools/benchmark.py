@@ -290,8 +290,12 @@ def parse_args(argv=None):
     # fmt: on
     args = parser.parse_args(argv)
     cuda = args.device.startswith('cuda')
-    args.rounds = args.rounds or (50 if cuda else 5)
-    args.warmup = args.warmup or (10 if cuda else 1)
+    if args.rounds is None:
+        args.rounds = 50 if cuda else 5
+    if args.warmup is None:
+        args.warmup = 10 if cuda else 1
+    if args.rounds < 1 or args.warmup < 0:
+        parser.error('--rounds must be 1 or more and --warmup 0 or more')
     return args
 
 

@@ -6,6 +6,13 @@
 #   bash tools/analysis_tools/gpu_check.sh            (from anywhere)
 #   bash tools/analysis_tools/gpu_check.sh --dry-run  (print the plan and
 #                                                      what is missing)
+# and, ahead of the loan, on a CPU machine with a Python 3.12 venv of
+# requirements/gpu_image.txt (the image's packages; PYTHON=its python):
+#   --download-wheels  fetch the wheels below into .whl/
+#   --build-mmcv       build the mmcv wheel below into .whl/
+#   --rehearse         every step on the CPU (the wheels installed offline,
+#                      the imports, the `cuda` tests collected and skipped,
+#                      a small CPU benchmark of the same variants)
 #
 # 1. nvidia-smi and torch must see the GPU;
 # 2. the carried wheels are installed, offline, into a folder on
@@ -26,30 +33,34 @@
 # Exit status: 0 when the tests and the benchmark passed, 1 otherwise,
 # 3 without a GPU, 4 without the packages.
 #
-# Carried in (folders of the repo, git-ignored through .git/info/exclude,
-# named in the run's carry):
+# Carried in (folders of the repo that .gitignore leaves out, named in
+# the run's carry: the device tool's `run` with command `bash
+# tools/analysis_tools/gpu_check.sh`, carry [".whl", ".carry"] and
+# timeout_s 500):
 #   .whl/  cp312 manylinux x86-64 wheels of what the image lacks, fetched
 #          on a machine with internet by `--download-wheels` (pip download
-#          --no-deps --only-binary=:all: --python-version 3.12; roughly 10 MB
-#          without mmcv, an estimate): mmengine, mmsegmentation, mmdet and their small
+#          --no-deps --only-binary=:all: --python-version 3.12; 9.3 MB
+#          without mmcv): mmengine, mmsegmentation, mmdet and their small
 #          pure-Python or manylinux needs (WHEELS below); plus mmcv:
 #   .whl/mmcv-2.1.0-cp312-cp312-linux_x86_64.whl: mmcv is never compiled
 #          here (its CUDA ops take longer than the whole check). mmseg
 #          imports mmcv.ops, so it needs compiled ops; SFNet calls none of
 #          them (K-Net's focal loss does, on CUDA). Build the wheel once,
-#          against the image's torch version (the C++ ABI must match; 2.11 +
-#          CUDA 13 when last seen), either
+#          against the image's torch version (the C++ ABI must match;
+#          2.11.0 + CUDA 13.0, numpy 2.5 when last seen):
+#            - with CPU ops only (enough for every check here):
+#              `--build-mmcv` (10 min on 2 cores; debug info stripped:
+#              1.4 MB), on any x86-64 Linux in a Python 3.12 venv of
+#              requirements/gpu_image.txt (the image's torch and
+#              neighbours, from PyPI), e.g. `python3.12 -m venv /tmp/twin
+#              && /tmp/twin/bin/pip install -r requirements/gpu_image.txt`,
+#              then `PYTHON=/tmp/twin/bin/python bash $0 --build-mmcv`;
 #            - with CUDA ops, on a CUDA machine with nvcc and time to spare:
 #              `bash scripts/install_env.sh --plan` prints the build
 #              environment (FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST; name only
 #              the lent GPU's, 9.0, to keep the wheel small), then
 #              `env <that> pip wheel --no-deps --no-build-isolation
-#              mmcv==2.1.0 -w .whl`; or
-#            - with CPU ops only (enough for every check here), on any
-#              x86-64 Linux with Python 3.12 and that torch version:
-#              `MMCV_WITH_OPS=1 FORCE_CUDA=0 pip wheel --no-deps
-#              --no-build-isolation mmcv==2.1.0 -w .whl` (14 min on 2 cores;
-#              2-3 min on 16 estimated).
+#              mmcv==2.1.0 -w .whl`.
 #          The wheels, the repo and the clone below count towards the
 #          device tool's 64 MiB per call.
 #   .carry/SFSegNets/ (optional; or SFSEGNETS_ROOT): a lxtGH/SFSegNets
@@ -66,16 +77,23 @@ case "${1:-}" in
     '') ;;
     --dry-run) MODE=dry ;;
     --download-wheels) MODE=download ;;
-    *) echo "usage: $0 [--dry-run | --download-wheels]" >&2; exit 2 ;;
+    --build-mmcv) MODE=build ;;
+    --rehearse) MODE=rehearse ;;
+    *) echo "usage: $0 [--dry-run | --download-wheels | --build-mmcv |" \
+        "--rehearse]" >&2; exit 2 ;;
 esac
 
-OUT=${OUT:-$REPO/work_dirs/gpu_check}
+DEFAULT_OUT=$REPO/work_dirs/gpu_check
+[ $MODE = rehearse ] && DEFAULT_OUT+=_rehearsal
+OUT=${OUT:-$DEFAULT_OUT}
 TOTAL_S=${TOTAL_S:-460}    # the whole run, + 10 s to kill a step: 480
 SETUP_S=${SETUP_S:-60}     # installing the wheels
 TESTS_S=${TESTS_S:-270}    # pytest -m cuda; the benchmark gets the rest
 WHEEL_DIR=${WHEEL_DIR:-$REPO/.whl}
-SITE=${SITE:-/tmp/sfseg-gpu-site}
 PY=${PYTHON:-python3}
+# one folder per Python version: the wheels hold compiled code
+SITE=${SITE:-/tmp/sfseg-gpu-site-$("$PY" -c 'import sys
+print("%d.%d" % sys.version_info[:2])' 2>/dev/null)}
 OFFICIAL=${SFSEGNETS_ROOT:-$REPO/.carry/SFSegNets}
 CONFIGS=(
     configs/sfnet_lite/sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py
@@ -93,16 +111,27 @@ WHEELS=(
     coloredlogs==15.0.1 humanfriendly==10.0 appdirs==1.4.4
     panopticapi-lite==0.2.0
 )
-IMPORTS='import mmcv, mmcv.ops, mmengine, mmseg, mmdet, sfseg'
+# sfseg's and the tests' imports (pytest, matplotlib, scipy: the image's)
+IMPORTS='import mmcv, mmcv.ops, mmengine, mmseg, mmdet, sfseg
+import matplotlib, pytest, scipy'
 # the machine, as the log states it
-MACHINE="import mmcv.ops, onnxruntime, torch
+MACHINE="import mmcv.ops, numpy, onnxruntime, sys, torch
+gpu = torch.cuda.is_available()
+print('python', sys.version.split()[0], 'numpy', numpy.__version__,
+      'setuptools', __import__('setuptools').__version__)
 print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'cuDNN',
-      torch.backends.cudnn.version(), 'GPU', torch.cuda.get_device_name(),
-      'native bf16', torch.cuda.is_bf16_supported(including_emulation=False))
+      torch.backends.cudnn.version(), 'GPU',
+      torch.cuda.get_device_name() if gpu else None, 'native bf16',
+      gpu and torch.cuda.is_bf16_supported(including_emulation=False))
 print('mmcv', mmcv.__version__, 'ops built for CUDA',
       mmcv.ops.get_compiling_cuda_version())
 print('onnxruntime', onnxruntime.__version__,
-      onnxruntime.get_available_providers())"
+      onnxruntime.get_available_providers())
+sys.exit(0 if gpu else 3)"
+# the benchmark: 1024x2048 on the GPU; a small CPU run in a rehearsal
+BENCH=(--device cuda --tf32 off --shape 1024 2048 --threads 8)
+[ $MODE = rehearse ] && BENCH=(--device cpu --shape 128 256 --threads 2
+    --warmup 1 --rounds 2)
 
 if [ $MODE = download ]; then
     mkdir -p "$WHEEL_DIR"
@@ -111,6 +140,22 @@ if [ $MODE = download ]; then
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux2014_x86_64 \
         -d "$WHEEL_DIR" "${WHEELS[@]}"
+fi
+
+if [ $MODE = build ]; then
+    # mmcv 2.1.0 with CPU ops against the torch of $PY, debug info
+    # stripped (80 MB of it): see the header
+    tmp=$(mktemp -d)
+    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS=$(nproc) "$PY" -m pip wheel \
+        --no-deps --no-build-isolation --no-cache-dir mmcv==2.1.0 \
+        -w "$tmp" || exit
+    "$PY" -m wheel unpack -d "$tmp/tree" "$tmp"/mmcv-2.1.0-*.whl &&
+        strip --strip-debug "$tmp"/tree/mmcv-2.1.0/mmcv/_ext*.so &&
+        mkdir -p "$WHEEL_DIR" &&
+        "$PY" -m wheel pack -d "$WHEEL_DIR" "$tmp/tree/mmcv-2.1.0" || exit
+    rm -rf "$tmp"
+    ls -l "$WHEEL_DIR"/mmcv-2.1.0-*.whl
+    exit
 fi
 
 START=$SECONDS
@@ -140,7 +185,7 @@ step() {
 
 main() {
     if [ $MODE = dry ]; then
-        echo "[plan] output folder: $OUT"
+        echo "[plan] output folder: $OUT; packages installed into $SITE"
         echo "[plan] budget: setup <= ${SETUP_S}s, tests <= ${TESTS_S}s," \
             "benchmark: the rest; total <= ${TOTAL_S}s"
         for c in "${CONFIGS[@]}"; do
@@ -151,7 +196,9 @@ main() {
                 echo 'no wheel (build one: header)')"
     else
         date -u '+%F %T UTC'
-        if ! command -v nvidia-smi >/dev/null || ! nvidia-smi; then
+        if [ $MODE = rehearse ]; then
+            echo "rehearsal: every step but the GPU's, on the CPU"
+        elif ! command -v nvidia-smi >/dev/null || ! nvidia-smi; then
             echo 'no GPU: nvidia-smi is missing or fails'
             return 3
         fi
@@ -159,20 +206,26 @@ main() {
 
     export PYTHONPATH="$REPO:$SITE${PYTHONPATH:+:$PYTHONPATH}"
     export PYTHONUNBUFFERED=1
-    if [ $MODE = run ] && "$PY" -c "$IMPORTS" 2>/dev/null; then
+    if [ $MODE != dry ] && "$PY" -c "$IMPORTS" 2>/dev/null; then
         echo "packages: present (mmseg, mmcv with ops)"
     else
         step setup "$SETUP_S" "$PY" -m pip install -q --no-index \
             --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" \
             "$WHEEL_DIR"/*.whl
-        if [ $MODE = run ] && ! "$PY" -c "$IMPORTS"; then
+        if [ $MODE != dry ] && ! "$PY" -c "$IMPORTS"; then
             echo "the packages do not import: carry the wheels (header)"
             return 4
         fi
     fi
-    if [ $MODE = run ] && ! "$PY" -c "$MACHINE"; then
-        echo 'torch sees no GPU'
-        return 3
+    if [ $MODE != dry ]; then
+        "$PY" -c "$MACHINE"
+        local rc=$?
+        if [ $rc = 3 ] && [ $MODE = run ]; then
+            echo 'torch sees no GPU'
+            return 3
+        elif [ $rc != 0 ] && [ $rc != 3 ]; then
+            return 4
+        fi
     fi
 
     local official=()
@@ -185,11 +238,10 @@ main() {
     fi
 
     step pytest_cuda "$TESTS_S" "$PY" -m pytest -m cuda tests/test_cuda \
-        -rs -p no:cacheprovider
+        -rs --durations=20 -p no:cacheprovider
     local tests=$?
     step benchmark "$TOTAL_S" "$PY" tools/analysis_tools/benchmark.py \
-        "${CONFIGS[@]}" --device cuda --tf32 off --shape 1024 2048 \
-        --threads 8 --variants "${VARIANTS[@]}" \
+        "${CONFIGS[@]}" "${BENCH[@]}" --variants "${VARIANTS[@]}" \
         ${official[@]+"${official[@]}"} --out-dir "$OUT"
     local bench=$?
     [ $MODE = dry ] && return 0
