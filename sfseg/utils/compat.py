@@ -103,9 +103,6 @@ def _package2module(package):
 
     dist = metadata.distribution(package)
     top = (dist.read_text('top_level.txt') or '').split()
-    if not top:  # wheels without top_level.txt: the modules' owners
-        owners = metadata.packages_distributions()
-        top = sorted(m for m, d in owners.items() if dist.name in d)
     if not top:
         raise ValueError(f'can not infer the module name of {package}')
     return top[0]

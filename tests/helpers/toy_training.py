@@ -8,6 +8,7 @@ configs can ``custom_imports`` the fault injectors here (``kill_rank``,
 
 import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
@@ -35,6 +36,13 @@ def options(root, checkpoint_every):
         f'default_hooks.checkpoint.interval={checkpoint_every}',
         'default_hooks.logger.interval=1',
     ]
+
+
+def logged_losses(log):
+    """``{iteration: total loss}`` of the text of an mmengine training
+    log."""
+    found = re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\].*?\sloss: (\S+)', log)
+    return {int(it): float(loss) for it, loss in found}
 
 
 def free_port():

@@ -19,6 +19,7 @@ import sys
 
 import pytest
 from cuda_marker import CUDA
+from toy_training import logged_losses
 
 pytestmark = CUDA
 
@@ -90,12 +91,6 @@ def train(config, work, *extra):
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def losses(log):
-    """``{iteration: total loss}`` of a training log."""
-    found = re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\].*?\sloss: (\S+)', log)
-    return {int(it): float(loss) for it, loss in found}
-
-
 @pytest.mark.parametrize('family', list(CONFIGS))
 def test_amp_training_and_resume(family, toy_city, tmp_path):
     import torch
@@ -106,7 +101,7 @@ def test_amp_training_and_resume(family, toy_city, tmp_path):
     straight = tmp_path / 'straight'
     code, log = train(config, straight, '--amp')
     assert code == 0, log[-4000:]
-    seen = losses(log)
+    seen = logged_losses(log)
     assert sorted(seen) == list(range(1, 21)), log[-4000:]
     assert all(map(math.isfinite, seen.values())), seen
     ckpt = load_checkpoint_file(
@@ -124,7 +119,7 @@ def test_amp_training_and_resume(family, toy_city, tmp_path):
     code, log = train(config, resumed, '--amp', '--resume')
     assert code == 0, log[-4000:]
     assert re.search(r'resumed epoch: \d+, iter: 10', log), log[-4000:]
-    seen = losses(log)
+    seen = logged_losses(log)
     assert sorted(seen) == list(range(11, 21)), log[-4000:]
     assert all(map(math.isfinite, seen.values())), seen
     last = load_checkpoint_file(

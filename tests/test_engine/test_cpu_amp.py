@@ -16,7 +16,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from tool_loader import load_tool
-from toy_training import TOY, options
+from toy_training import TOY, logged_losses, options
 
 from sfseg.acceleration import cpu_info
 from sfseg.engine.optim_wrappers import SFCpuAmpOptimWrapper
@@ -79,14 +79,11 @@ def train(work, root, *extra):
         tool.main()
 
 
-def logged_losses(work):
+def run_losses(work):
     """``{iteration: total loss}`` of the run's text log."""
     (log,) = glob.glob(osp.join(work, '*', '*.log'))
     with open(log) as f:
-        found = re.findall(
-            r'Iter\(train\) \[(\d+)/\d+\].*?\sloss: (\S+)', f.read()
-        )
-    return {int(it): float(loss) for it, loss in found}
+        return logged_losses(f.read())
 
 
 def test_amp_refused_on_a_cpu_without_native_bf16(toy_city, tmp_path):
@@ -114,7 +111,7 @@ def test_amp_trains_in_bf16_and_resumes_exactly(
     train(straight, toy_city)
     # the forward in bf16, the weights in fp32
     assert seen == {(torch.bfloat16, torch.float32)}, seen
-    losses = logged_losses(straight)
+    losses = run_losses(straight)
     assert sorted(losses) == [1, 2, 3, 4]
     assert all(map(math.isfinite, losses.values())), losses
     end = load_checkpoint_file(str(straight / 'iter_4.pth'))
@@ -127,7 +124,7 @@ def test_amp_trains_in_bf16_and_resumes_exactly(
     shutil.copy(straight / 'iter_2.pth', resumed / 'iter_2.pth')
     (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_2.pth'))
     train(resumed, toy_city, '--resume')
-    assert sorted(logged_losses(resumed)) == [3, 4]
+    assert sorted(run_losses(resumed)) == [3, 4]
     again = load_checkpoint_file(str(resumed / 'iter_4.pth'))
     assert again['state_dict'].keys() == end['state_dict'].keys()
     for key, value in end['state_dict'].items():
