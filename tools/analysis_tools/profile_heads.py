@@ -50,11 +50,12 @@ CHANNELS_LAST = AccelerationOptions(channels_last=True)
 
 
 def op_times(model, x, gather=True, low_res=True):
-    """``({op: ms}, total ms, output)`` of one profiled forward."""
+    """``({op: ms}, total ms, output, {op: calls})`` of one profiled
+    forward."""
     with override(gather_warp=gather, low_res_fusion=low_res):
         with torch.profiler.profile() as prof:
             out = model(x, None, mode='tensor')
-    times = collections.Counter()
+    times, calls = collections.Counter(), collections.Counter()
     for event in prof.key_averages():
         name = event.key.replace('aten::', '')
         if 'nnpack_spatial' in name:
@@ -62,7 +63,8 @@ def op_times(model, x, gather=True, low_res=True):
         elif 'conv' in name:
             name = 'convolutions'
         times[name] += event.self_cpu_time_total / 1e3
-    return times, sum(times.values()), out
+        calls[name] += event.count
+    return times, sum(times.values()), out, calls
 
 
 def make_paths(config, shape, compare):
@@ -95,17 +97,17 @@ def profile(config, shape, rounds, compare='gather'):
             outputs[path] = op_times(*args)[2]
         for _ in range(rounds):
             for path, args in paths.items():
-                times, total, _ = op_times(*args)
+                times, total, _, calls = op_times(*args)
                 if path not in best or total < best[path][1]:
-                    best[path] = (times, total)
+                    best[path] = (times, total, calls)
     before, after = outputs.values()
     return best, float((after - before).abs().max())
 
 
 def to_markdown(name, best, diff, top=10):
     path_before, path_after = best
-    before, total_before = best[path_before]
-    after, total_after = best[path_after]
+    before, total_before = best[path_before][:2]
+    after, total_after = best[path_after][:2]
     convs = ['convolutions', 'convolutions (NNPACK)']
     ops = [op for op, _ in (before + after).most_common() if op not in convs]
     lines = [
