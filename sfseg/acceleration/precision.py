@@ -80,6 +80,13 @@ def resolve_precision(precision='auto', device='cpu', backend='pytorch'):
 
 
 def _resolve_cuda(precision, device):
+    if not torch.cuda.is_available():  # torch's own error names no fix
+        build = torch.version.cuda
+        raise SFSegUserError(
+            f'--device {device}: torch {torch.__version__} '
+            + (f'(CUDA {build}) sees no GPU' if build else 'has no CUDA')
+            + '; use --device cpu'
+        )
     name = torch.cuda.get_device_name(torch.device(device))
     if precision == 'auto':
         return 'fp16'

@@ -139,11 +139,10 @@ def patch_package_lookup() -> None:
     ``importlib.metadata`` instead (same answers, tested against the
     originals); where it exists, mmengine is left as it is.
     """
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    from importlib import util
+
+    # found, not imported: importing it warns that it is deprecated
+    if util.find_spec('pkg_resources') is not None:
         return
     import mmengine.config.config as config
     import mmengine.hub.hub as hub

@@ -1,5 +1,7 @@
 """--precision auto never picks a path slower than fp32 (ISA mocked)."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -109,6 +111,7 @@ def gpu(monkeypatch):
     """A mocked CUDA device: ``gpu(name, bf16)``."""
 
     def make(name, bf16):
+        monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
         monkeypatch.setattr(torch.cuda, 'get_device_name', lambda d: name)
         monkeypatch.setattr(
             torch.cuda,
@@ -139,6 +142,18 @@ def test_cuda_auto_is_fp16_and_bf16_only_where_supported(gpu):
         resolve_precision('int8', 'cuda')
     with pytest.raises(SFSegUserError, match='runs on the CPU here'):
         resolve_precision('fp32', 'cuda', 'onnxruntime')
+
+
+@pytest.mark.parametrize('build', [None, '13.0'])
+def test_cuda_without_a_gpu_is_refused_clearly(build, monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(torch.version, 'cuda', build)
+    seen = '(CUDA 13.0) sees no GPU' if build else 'has no CUDA'
+    for precision in ('auto', 'fp16', 'fp32'):
+        with pytest.raises(SFSegUserError, match=re.escape(seen)) as err:
+            resolve_precision(precision, 'cuda:0')
+        assert '--device cuda:0' in str(err.value)
+        assert 'use --device cpu' in str(err.value)
 
 
 def test_fp16_and_amp_on_the_cpu(native):
