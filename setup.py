@@ -71,7 +71,7 @@ if __name__ == '__main__':
         license='Apache License 2.0',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        python_requires='>=3.8',
+        python_requires='>=3.10',
         install_requires=read_requirements('requirements/runtime.txt'),
         extras_require={
             'mim': ['mmcv>=2.0.0rc4,<2.2.0'],

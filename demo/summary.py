@@ -10,8 +10,8 @@ import time
 import torch
 
 from sfseg.acceleration import AccelerationOptions, accelerate
-from sfseg.acceleration.cpu_info import describe
 from sfseg.apis import init_model
+from sfseg.utils.cpu_info import describe
 
 
 def read_miou(test_dir):

@@ -1,11 +1,28 @@
 import os
-import os.path as osp
 
 import pytest
+from common import REPO
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Keep the 2-core machine responsive and results repeatable.
 os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Where OpenVINO cannot run in this process (AVX2 kernels emulated
+    with ONEDNN_MAX_CPU_ISA on an AVX-512 CPU), the tests that run it are
+    skipped with the reason: those parametrized with it and those marked
+    ``openvino``."""
+    from sfseg.deploy.runtimes import openvino_refusal
+
+    reason = openvino_refusal()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        params = getattr(item, 'callspec', None)
+        values = params.params.values() if params else ()
+        if 'openvino' in values or item.get_closest_marker('openvino'):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope='session')
@@ -16,7 +33,7 @@ def repo_root():
 @pytest.fixture(scope='session')
 def toy_city(tmp_path_factory):
     """A tiny toy Cityscapes-layout dataset shared by the training tests."""
-    from sfseg.datasets.toy_driving import generate
+    from sfseg.datasets.toy.driving import generate
 
     root = tmp_path_factory.mktemp('toy_city')
     generate(

@@ -2,11 +2,11 @@ import glob
 import os.path as osp
 
 import pytest
+from common import REPO
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # mmseg configs; configs/knet_panoptic (mmdet models) are tested in test_det
 CONFIGS = sorted(
     p

@@ -7,9 +7,8 @@ import glob
 import os.path as osp
 
 import pytest
+from common import REPO
 from mmengine.config import Config
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # name prefix -> (batch, lr, iters per epoch, epochs, min_kept, dsn,
 #                 class-uniform)

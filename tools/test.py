@@ -6,11 +6,8 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-from sfseg.utils import (
-    add_common_args,
-    exit_on_user_error,
-    load_runner_config,
-)
+from sfseg.engine import add_common_args, load_runner_config
+from sfseg.utils import exit_on_user_error
 
 
 def parse_args():

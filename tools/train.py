@@ -15,16 +15,16 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 from torch.distributed.elastic.multiprocessing.errors import record
 
-from sfseg.engine.resume import find_verified_checkpoint
-from sfseg.utils import (
+from sfseg.engine import (
     add_common_args,
     enable_amp,
     enable_auto_scale_lr,
-    exit_on_user_error,
     guard_training_samples,
     load_runner_config,
     skip_imagenet_init_when_loading,
 )
+from sfseg.engine.resume import find_verified_checkpoint
+from sfseg.utils import exit_on_user_error
 
 
 def parse_args():

@@ -6,7 +6,8 @@ logit. One entry point, :func:`accelerate`, takes one frozen
 this package: its replacements attach from outside.
 """
 
-from . import cpu_info
+from sfseg.utils import cpu_info
+
 from .flow_warp import FastFlowWarp, use_fast_flow_warp
 from .gather_warp import can_gather_warp, gather_warp
 from .layout_copy import to_channels_last, to_nchw
@@ -25,11 +26,10 @@ from .nnpack_conv import (
 )
 from .options import AccelerationOptions, in_effect, override
 from .precision import (
-    BACKENDS,
     PRECISIONS,
-    amp_dtype,
+    PYTORCH_PRECISIONS,
     autocast_for,
-    resolve_precision,
+    resolve_for_device,
 )
 from .prepare import accelerate, drop_training_branches, fold_batchnorms
 from .separable_max_pool import (
@@ -41,13 +41,12 @@ from .tracing import is_tracing
 
 __all__ = [
     'AccelerationOptions',
-    'BACKENDS',
     'FastFlowWarp',
     'LayoutTuner',
     'LowResFusion',
     'NNPACKConv2d',
     'PRECISIONS',
-    'amp_dtype',
+    'PYTORCH_PRECISIONS',
     'SCHEDULE',
     'SeparableMaxPool2d',
     'accelerate',
@@ -65,7 +64,7 @@ __all__ = [
     'override',
     'peak_memory_bytes',
     'reset_peak_memory',
-    'resolve_precision',
+    'resolve_for_device',
     'separable_max_pool',
     'to_channels_last',
     'to_nchw',

@@ -14,13 +14,22 @@ kernels, the third channels-last timed, the fourth NCHW while the
 kernels are timed, the fifth NCHW timed; every later call of that shape
 runs in the faster layout. No call is wasted: every one returns its
 logits.
+
+NNPACK's transforms round differently from oneDNN's direct convolutions,
+and how much depends on the CPU's kernels and on the weights (deep
+networks with large activations amplify it). The first call of a shape
+runs with oneDNN only; every call that may use NNPACK is compared with
+it, and when the logits move by more than ``nnpack_max_drift`` of the
+largest logit, that call is run again without NNPACK and the shape keeps
+oneDNN from then on (:attr:`LayoutTuner.drift`). So the fast path stays
+within that bound of the oneDNN path on any CPU.
 """
 
 import time
 
 import torch
 
-from .options import override
+from .options import AccelerationOptions, in_effect, override
 
 _FORMATS = {
     'channels_last': torch.channels_last,
@@ -36,21 +45,34 @@ SCHEDULE = (
 )
 
 
+def _sample(logits):
+    """Every 4th logit along H and W: what the drift check compares (a
+    full copy would double the logits' memory on large images)."""
+    return logits.detach()[..., ::4, ::4].float()
+
+
 class LayoutTuner:
     """Wraps ``model.encode_decode``; see the module docstring.
 
     Attributes:
         timings (dict): input shape -> {layout: seconds of its timed call}.
         choice (dict): input shape -> the layout chosen.
+        drift (dict): input shape -> the largest drift of its NNPACK calls
+            from the oneDNN call, relative to the largest logit.
+        no_nnpack (set): input shapes whose drift went over the bound.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, options=None):
         self.model = model
+        self.options = options or AccelerationOptions(nnpack=True)
         self.encode_decode = model.encode_decode
         self.calls = {}
         self.timings = {}
         self.choice = {}
         self.layout = None
+        self.reference = {}  # shape -> logits of the oneDNN-only call
+        self.drift = {}
+        self.no_nnpack = set()
 
     def set_layout(self, layout):
         if layout != self.layout:
@@ -63,29 +85,53 @@ class LayoutTuner:
             return self.choice[shape], True, False
         return SCHEDULE[self.calls.get(shape, 0)]
 
+    def _run(self, inputs, batch_img_metas, shape, timing):
+        """(logits, seconds) of one call, NNPACK off where it drifted."""
+        changes = dict(kernel_timing=timing)
+        if shape in self.no_nnpack:
+            changes['nnpack'] = False
+        with override(**changes):
+            start = time.perf_counter()
+            logits = self.encode_decode(inputs, batch_img_metas)
+            return logits, time.perf_counter() - start
+
+    def _drifted(self, shape, logits):
+        """Whether ``logits`` left the bound around the oneDNN call's."""
+        reference = self.reference.get(shape)
+        if reference is None or shape in self.no_nnpack:
+            return False
+        scale = float(reference.abs().max()) or 1.0
+        drift = float((_sample(logits) - reference).abs().max()) / scale
+        self.drift[shape] = max(drift, self.drift.get(shape, 0.0))
+        return drift > in_effect(self.options).nnpack_max_drift
+
     def __call__(self, inputs, batch_img_metas):
         shape = tuple(inputs.shape)
         layout, timing, timed = self.step_for(shape)
         self.set_layout(layout)
         inputs = inputs.contiguous(memory_format=_FORMATS[layout])
-        with override(kernel_timing=timing):
-            start = time.perf_counter()
-            logits = self.encode_decode(inputs, batch_img_metas)
-            elapsed = time.perf_counter() - start
+        logits, elapsed = self._run(inputs, batch_img_metas, shape, timing)
+        if not timing and shape not in self.calls:
+            self.reference[shape] = _sample(logits).clone()
+        elif shape in self.reference and self._drifted(shape, logits):
+            self.no_nnpack.add(shape)
+            logits, elapsed = self._run(inputs, batch_img_metas, shape, timing)
         count = self.calls[shape] = self.calls.get(shape, 0) + 1
         if timed:
             self.timings.setdefault(shape, {})[layout] = elapsed
             if count == len(SCHEDULE):
                 times = self.timings[shape]
                 self.choice[shape] = min(times, key=times.get)
+                self.reference.pop(shape, None)  # tuned: memory back
         return logits
 
 
-def tune_layout(model):
+def tune_layout(model, options=None):
     """Let ``model`` (accelerated with ``nnpack=True``) pick its layout per
     input shape from its first five calls; returns the
-    :class:`LayoutTuner` (also ``model.layout_tuner``)."""
-    tuner = LayoutTuner(model)
+    :class:`LayoutTuner` (also ``model.layout_tuner``). ``options``: the
+    model's :class:`AccelerationOptions` (``nnpack_max_drift``)."""
+    tuner = LayoutTuner(model, options)
     model.encode_decode = tuner
     model.layout_tuner = tuner
     return tuner

@@ -49,6 +49,9 @@ class AccelerationOptions:
         nnpack_min_channels_last_macs (float): channels-last convolutions
             below this many multiply-adds keep oneDNN untimed (the NCHW
             copies NNPACK needs cost more than it saves).
+        nnpack_max_drift (float): the layout tuner keeps NNPACK for an
+            input shape only while its logits stay within this fraction
+            of the largest logit of the same call with oneDNN only.
         low_res_min_area_ratio (float): levels at least this many times
             smaller in area than the finest go the low-resolution way.
         grid_cache_size (int): identity grids kept per warp module.
@@ -66,6 +69,7 @@ class AccelerationOptions:
     nnpack_repeats: int = 1
     nnpack_min_speedup: float = 0.95
     nnpack_min_channels_last_macs: float = 2e9
+    nnpack_max_drift: float = 2e-5
     low_res_min_area_ratio: float = 4
     grid_cache_size: int = 16
 

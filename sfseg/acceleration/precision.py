@@ -1,4 +1,4 @@
-"""Which runtime and numeric precision inference runs in on this machine.
+"""Which numeric precision inference runs in on this machine.
 
 bf16 halves the time on CPUs with native bf16 (AVX-512 BF16, AMX) and is
 emulated, 8-10x slower than fp32, on the others (AVX2-only AMD EPYC,
@@ -21,39 +21,30 @@ import contextlib
 
 import torch
 
+from sfseg.utils import cpu_info
 from sfseg.utils.user_errors import SFSegUserError
 
-from . import cpu_info
-
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16', 'int8')
-# precisions each backend can run (bf16 only where the CPU has it natively,
-# fp16 only on CUDA)
-_SUPPORTED = {
-    'pytorch': ('fp32', 'fp16', 'bf16'),
-    'onnxruntime': ('fp32', 'int8'),
-    'openvino': ('fp32', 'bf16', 'int8'),
-}
-BACKENDS = tuple(_SUPPORTED)
+# what PyTorch runs (bf16 only where the CPU has it natively, fp16 only on
+# CUDA); the runtimes' precisions are sfseg.deploy.backends'
+PYTORCH_PRECISIONS = ('fp32', 'fp16', 'bf16')
 
 
-def resolve_precision(precision='auto', device='cpu', backend='pytorch'):
+def resolve_for_device(
+    precision='auto',
+    device='cpu',
+    supported=PYTORCH_PRECISIONS,
+    backend='pytorch',
+    alternatives=(),
+):
     """``'fp32'``, ``'bf16'`` or ``'int8'`` for ``precision`` on
-    ``device`` with ``backend``."""
+    ``device`` where ``backend`` runs ``supported``; ``alternatives``
+    names the backends to suggest when it does not run ``precision``."""
     if precision not in PRECISIONS:
         raise SFSegUserError(
             f'precision must be one of {PRECISIONS}, got {precision!r}'
         )
-    if backend not in BACKENDS:
-        raise SFSegUserError(
-            f'backend must be one of {BACKENDS}, got {backend!r}'
-        )
     on_cpu = str(device).startswith('cpu')
-    if backend != 'pytorch' and not on_cpu:
-        raise SFSegUserError(
-            f'backend {backend} runs on the CPU here; use --device cpu '
-            '(or the pytorch backend on the GPU)'
-        )
-    supported = _SUPPORTED[backend]
     if str(device).startswith('cuda'):
         return _resolve_cuda(precision, device)
     if precision == 'fp16':
@@ -65,10 +56,9 @@ def resolve_precision(precision='auto', device='cpu', backend='pytorch'):
     if precision == 'auto':
         return 'bf16' if on_cpu and native and 'bf16' in supported else 'fp32'
     if precision not in supported:
-        where = [b for b, p in _SUPPORTED.items() if precision in p]
         raise SFSegUserError(
             f'{precision} does not run in {backend}; use --backend '
-            f'{" or ".join(where)}'
+            f'{" or ".join(alternatives)}'
         )
     if precision == 'bf16' and not native:
         raise SFSegUserError(
@@ -104,21 +94,6 @@ def _resolve_cuda(precision, device):
             'auto or fp16'
         )
     return precision
-
-
-def amp_dtype(device='cpu'):
-    """The autocast dtype of ``--amp`` training on ``device``: fp16 on
-    CUDA (with mmengine's dynamic loss scale), bf16 on CPUs with native
-    bf16; refused, naming the CPU, on the others."""
-    if not str(device).startswith('cpu'):
-        return 'float16'  # CUDA (NPU, MLU): fp16 with a loss scale
-    if not cpu_info.has_native_bf16():
-        raise SFSegUserError(
-            f'--amp on {cpu_info.cpu_model()}: CPU autocast is bf16, which '
-            'this CPU has no native support for (AVX-512 BF16 / AMX) and '
-            'would emulate, several times slower; train in fp32'
-        )
-    return 'bfloat16'
 
 
 def autocast_for(precision, device='cpu'):

@@ -2,13 +2,12 @@
 so that importing the models does not pull in mmseg's inferencer)."""
 
 from sfseg.acceleration import (
-    BACKENDS,
     PRECISIONS,
     LayoutTuner,
     autocast_for,
-    resolve_precision,
     tune_layout,
 )
+from sfseg.deploy.backends import BACKENDS, resolve_precision
 
 from .inference import SFSegInferencer, dataset_meta_of, init_model
 from .input_images import (

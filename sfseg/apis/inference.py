@@ -37,9 +37,9 @@ from sfseg.acceleration import (
     AccelerationOptions,
     accelerate,
     autocast_for,
-    resolve_precision,
     tune_layout,
 )
+from sfseg.deploy.backends import resolve_precision
 from sfseg.utils import (
     CheckpointMismatchError,
     ConfigNotFoundError,
@@ -66,9 +66,10 @@ def _prepare_fast(model):
     channels-last and NCHW chosen from the first calls
     (:mod:`sfseg.acceleration.layout_tuner`)."""
     on_cpu = _on_cpu(model)
-    accelerate(model, AccelerationOptions(channels_last=True, nnpack=on_cpu))
+    options = AccelerationOptions(channels_last=True, nnpack=on_cpu)
+    accelerate(model, options)
     if on_cpu:
-        tune_layout(model)
+        tune_layout(model, options)
 
 
 def dataset_meta_of(checkpoint, model):

@@ -7,10 +7,10 @@ with a panoptic head such as K-Net panoptic), builds the model and runs
 :func:`segment_images` (the per-image loop: bad inputs reported and
 skipped or raised, ``--skip-existing``, peak memory) or
 :func:`segment_video`, each with a per-image "predict and write" object
-(:class:`SemanticOutputs`, or :class:`PanopticOutputs` from
-:mod:`sfseg.det.apis.panoptic_outputs`, imported only for a panoptic config:
-it imports mmdet); :func:`summary` gives the lines printed at the end of
-a run.
+(:class:`SemanticOutputs`, or :class:`PanopticOutputs` of
+:mod:`sfseg.det.apis`, which registers itself in
+:mod:`sfseg.apis.segment_tasks`); :func:`summary` gives the lines
+printed at the end of a run.
 """
 
 import functools
@@ -24,15 +24,21 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.utils import ProgressBar
 
-from sfseg.acceleration import cpu_info, resolve_precision
 from sfseg.acceleration.layout_tuner import SCHEDULE
 from sfseg.acceleration.memory import peak_memory_bytes, reset_peak_memory
-from sfseg.utils import ConfigNotFoundError, SFSegUserError, resolve_config
+from sfseg.deploy.backends import resolve_precision
+from sfseg.utils import (
+    ConfigNotFoundError,
+    SFSegUserError,
+    cpu_info,
+    resolve_config,
+)
 
 from .inference import SFSegInferencer
 from .input_images import InputImageError, check_min_size, read_image
 from .segment_inputs import calibration_images, is_video, list_images
 from .segment_outputs import pending, remove_partials
+from .segment_tasks import task_builder
 from .semantic_outputs import SemanticOutputs
 
 DEFAULT_MAX_SIZE = 4096
@@ -205,42 +211,6 @@ def check_task(config, task='auto'):
     return kind
 
 
-def panoptic_outputs(
-    config, checkpoint, out_dir, device, opacity, max_size, **options
-):
-    """The :class:`~sfseg.det.apis.panoptic_outputs.PanopticOutputs` of a
-    panoptic config: the detector in PyTorch, or with ``backend``
-    ``onnxruntime`` / ``openvino`` its network exported and run there
-    (:class:`~sfseg.det.apis.panoptic_model.RuntimePredictor`), in fp32;
-    ``fast`` and other precisions are refused."""
-    if options['backend'] not in ('pytorch', 'onnxruntime', 'openvino'):
-        raise SFSegUserError(
-            f'--backend {options["backend"]}: the panoptic path runs in '
-            'pytorch, onnxruntime or openvino'
-        )
-    if options['precision'] not in ('auto', 'fp32'):
-        raise SFSegUserError(
-            f'--precision {options["precision"]}: the panoptic path runs in '
-            'fp32 only for now; use --precision auto or fp32'
-        )
-    if options['fast']:
-        raise SFSegUserError(
-            '--fast (BN folding, NNPACK, layout tuning) is for semantic '
-            'segmentors only; leave it out for a panoptic model'
-        )
-    from sfseg.det.apis.panoptic_model import (
-        RuntimePredictor,
-        init_panoptic_model,
-    )
-    from sfseg.det.apis.panoptic_outputs import PanopticOutputs
-
-    model = init_panoptic_model(config, checkpoint, device)
-    predictor = None
-    if options['backend'] != 'pytorch':
-        predictor = RuntimePredictor(model, options['backend'])
-    return PanopticOutputs(model, out_dir, opacity, max_size, predictor)
-
-
 def segment(
     path,
     config,
@@ -273,7 +243,7 @@ def segment(
     )
     inferencer = None
     if check_task(config, task) == 'panoptic':
-        outputs = panoptic_outputs(
+        outputs = task_builder('panoptic', config)(
             config,
             checkpoint,
             out_dir,

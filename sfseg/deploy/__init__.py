@@ -1,19 +1,18 @@
 """Deployment: ONNX export, int8 quantisation and the CPU runtimes
 (ONNX Runtime, OpenVINO). Not imported by ``import sfseg``."""
 
+from .backends import BACKENDS, PRECISIONS_OF, RUNTIMES, resolve_precision
 from .export_warp import WARPS, GatherExportWarp, gather_sample
 from .onnx_export import OPSETS, ExportWrapper, check_opset, export_onnx
 from .pipeline import build_runtime_network, export_network, network_inputs
 from .quantize import quantize_onnx
-from .runtimes import (
-    RUNTIMES,
-    OnnxRuntimeRunner,
-    OpenVINORunner,
-    open_runtime,
-)
+from .runtimes import OnnxRuntimeRunner, OpenVINORunner, open_runtime
 from .verify import verify
 
 __all__ = [
+    'BACKENDS',
+    'PRECISIONS_OF',
+    'resolve_precision',
     'OPSETS',
     'RUNTIMES',
     'WARPS',

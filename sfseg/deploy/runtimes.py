@@ -6,11 +6,14 @@ graph expects and return its first output as a float32 array, so callers
 the two runtimes alike.
 """
 
+import os
+
 import numpy as np
 
+from sfseg.utils import cpu_info
 from sfseg.utils.user_errors import SFSegUserError
 
-RUNTIMES = ('onnxruntime', 'openvino')
+from .backends import RUNTIMES
 
 
 class OnnxRuntimeRunner:
@@ -36,6 +39,32 @@ class OnnxRuntimeRunner:
         return self.session.run(None, feed)[0]
 
 
+def openvino_refusal():
+    """Why OpenVINO cannot run in this process, or ``None``.
+
+    OpenVINO's CPU plugin picks AVX-512 kernels on a CPU that has them even
+    where ``ONEDNN_MAX_CPU_ISA`` caps oneDNN below AVX-512 (as when AVX2
+    kernels are emulated on an AVX-512 machine); its oneDNN then refuses
+    them, and compiling fails ("object is not initialized") or crashes.
+    """
+    cap = os.environ.get('ONEDNN_MAX_CPU_ISA', '').upper()
+    if not cap or cap in ('ALL', 'DEFAULT') or cap.startswith('AVX512'):
+        return None
+    if 'AVX-512' not in cpu_info.isa_extensions():
+        return None
+    return (
+        f'OpenVINO does not run with ONEDNN_MAX_CPU_ISA={cap} on '
+        f'{cpu_info.cpu_model()} (an AVX-512 CPU): its CPU plugin picks '
+        'AVX-512 kernels that the variable forbids and fails; unset '
+        'ONEDNN_MAX_CPU_ISA or use --backend onnxruntime'
+    )
+
+
+def runtime_refusal(runtime):
+    """Why ``runtime`` cannot run in this process, or ``None``."""
+    return openvino_refusal() if runtime == 'openvino' else None
+
+
 class OpenVINORunner:
     """An OpenVINO CPU model compiled for latency.
 
@@ -50,6 +79,9 @@ class OpenVINORunner:
     HINTS = {'fp32': 'f32', 'int8': 'f32', 'bf16': 'bf16'}
 
     def __init__(self, onnx_file, threads=None, precision='fp32'):
+        refusal = openvino_refusal()
+        if refusal:
+            raise SFSegUserError(refusal)
         import openvino as ov
 
         self.core = ov.Core()

@@ -3,7 +3,7 @@ not named ``cuda``: that would hide the ``cuda-python`` package).
 
 ``pytestmark = CUDA`` in a test module marks every test in it ``cuda``
 (registered in pyproject.toml; ``pytest -m cuda`` selects them, as
-tools/analysis_tools/gpu_check.sh does) and skips them, saying why, where
+.dev_scripts/gpu_check.sh does) and skips them, saying why, where
 torch sees no GPU, so ``make test`` collects and skips them on a CPU.
 """
 

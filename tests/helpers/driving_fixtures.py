@@ -6,31 +6,18 @@ Cityscapes labelIds) by inverting the official tables, so running the
 converters must give the scene back exactly.
 """
 
-import hashlib
 import os
 import os.path as osp
 
 import numpy as np
 from PIL import Image
 
-from sfseg.datasets import IDD_TO_TRAIN, MAPILLARY_TO_TRAIN
-from sfseg.datasets.idd_convert import convert_idd
-from sfseg.datasets.mapillary_convert import convert_mapillary
-from sfseg.datasets.toy_driving import draw_scene, generate, to_label_ids
+from sfseg.datasets.convert import IDD_TO_TRAIN, MAPILLARY_TO_TRAIN
+from sfseg.datasets.convert.idd import convert_idd
+from sfseg.datasets.convert.mapillary import convert_mapillary
+from sfseg.datasets.toy.driving import draw_scene, generate, to_label_ids
 
 SIZE = (64, 128)
-
-
-def tree_hash(root):
-    digest = hashlib.sha256()
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            path = osp.join(dirpath, name)
-            digest.update(path.encode())
-            with open(path, 'rb') as f:
-                digest.update(f.read())
-    return digest.hexdigest()
 
 
 def save(path, array):

@@ -10,7 +10,7 @@ import importlib.util
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from common import REPO
 
 
 def load_tool(path):

@@ -9,13 +9,13 @@ configs can ``custom_imports`` the fault injectors here (``kill_rank``,
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 import time
 
+from common import REPO, free_port
+
 HELPERS = osp.dirname(osp.abspath(__file__))
-REPO = osp.dirname(osp.dirname(HELPERS))
 TOY = osp.join(
     REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 )
@@ -43,12 +43,6 @@ def logged_losses(log):
     log."""
     found = re.findall(r'Iter\(train\) \[\s*(\d+)/\d+\].*?\sloss: (\S+)', log)
     return {int(it): float(loss) for it, loss in found}
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def dist_train(cfg, work, root, restarts):

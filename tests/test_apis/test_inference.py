@@ -5,21 +5,21 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from common import REPO
 from mmengine.config import Config
 from mmseg.apis import inference_model
 from mmseg.registry import MODELS
 
 from sfseg.apis import SFSegInferencer, init_model
+from sfseg.engine import set_data_root
 from sfseg.utils import (
     CheckpointMismatchError,
     ConfigNotFoundError,
     SFSegUserError,
     load_weights_strictly,
     resolve_config,
-    set_data_root,
 )
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_NAME = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 TOY = osp.join(REPO, 'configs', 'toy', TOY_NAME)
 
@@ -38,7 +38,7 @@ def toy_state():
 
 
 @pytest.fixture(scope='module')
-def toy_ckpt(toy_state, tmp_path_factory):
+def bn_ckpt(toy_state, tmp_path_factory):
     path = str(tmp_path_factory.mktemp('ckpt') / 'toy.pth')
     meta = dict(dataset_meta=dict(classes=[f'c{i}' for i in range(19)]))
     meta['dataset_meta']['palette'] = [[i, 2 * i, 3 * i] for i in range(19)]
@@ -77,7 +77,7 @@ def test_unknown_config_name_is_named(tmp_path, monkeypatch):
         init_model('nope_cfg', None)
 
 
-def test_class_count_mismatch_names_both_counts(toy_ckpt, tmp_path):
+def test_class_count_mismatch_names_both_counts(bn_ckpt, tmp_path):
     cfg = config_with(tmp_path, num_classes=5)
     pattern = (
         r'toy.pth does not fit the model: .*decode_head.conv_seg.weight '
@@ -85,9 +85,9 @@ def test_class_count_mismatch_names_both_counts(toy_ckpt, tmp_path):
         r'num_classes 5 in the config, 19 in the checkpoint'
     )
     with pytest.raises(CheckpointMismatchError, match=pattern):
-        init_model(cfg, toy_ckpt)
+        init_model(cfg, bn_ckpt)
     with pytest.raises(CheckpointMismatchError, match=pattern):
-        SFSegInferencer(cfg, toy_ckpt)
+        SFSegInferencer(cfg, bn_ckpt)
 
 
 def test_missing_and_unexpected_keys(toy_state, tmp_path):
@@ -120,10 +120,10 @@ def test_ddp_prefix_and_exact_load(toy_state):
         assert torch.equal(v, toy_state[k]), k
 
 
-def test_fast_path_matches_eager(toy_ckpt):
+def test_fast_path_matches_eager(bn_ckpt):
     img = (np.random.RandomState(0).rand(96, 160, 3) * 255).astype(np.uint8)
-    eager = init_model(TOY_NAME, toy_ckpt, fast=False)
-    fast = init_model(TOY_NAME, toy_ckpt)  # CPU: fast by default
+    eager = init_model(TOY_NAME, bn_ckpt, fast=False)
+    fast = init_model(TOY_NAME, bn_ckpt)  # CPU: fast by default
     n_bn = sum('BatchNorm' in type(m).__name__ for m in eager.modules())
     assert n_bn > 10
     assert sum('BatchNorm' in type(m).__name__ for m in fast.modules()) == 0
@@ -136,26 +136,26 @@ def test_fast_path_matches_eager(toy_ckpt):
     assert eager.dataset_meta['classes'][3] == 'c3'
 
 
-def test_inferencer_fast_and_meta(toy_ckpt):
-    inferencer = SFSegInferencer(TOY_NAME, toy_ckpt, show_progress=False)
+def test_inferencer_fast_and_meta(bn_ckpt):
+    inferencer = SFSegInferencer(TOY_NAME, bn_ckpt, show_progress=False)
     assert not any(
         'BatchNorm' in type(m).__name__ for m in inferencer.model.modules()
     )
     assert inferencer.model.dataset_meta['palette'][2] == [2, 4, 6]
     img = (np.random.RandomState(1).rand(64, 128, 3) * 255).astype(np.uint8)
     out = inferencer(img, return_datasamples=True)
-    eager = init_model(TOY, toy_ckpt, fast=False)
+    eager = init_model(TOY, bn_ckpt, fast=False)
     want = inference_model(eager, img).pred_sem_seg.data
     assert (out.pred_sem_seg.data == want).float().mean() > 0.999
 
 
-def test_inferencer_tunes_layout_and_keeps_outputs(toy_ckpt):
-    inferencer = SFSegInferencer(TOY_NAME, toy_ckpt, show_progress=False)
+def test_inferencer_tunes_layout_and_keeps_outputs(bn_ckpt):
+    inferencer = SFSegInferencer(TOY_NAME, bn_ckpt, show_progress=False)
     tuner = inferencer.model.layout_tuner
     kinds = {type(m).__name__ for m in inferencer.model.modules()}
     assert {'NNPACKConv2d', 'SeparableMaxPool2d'} <= kinds
     img = (np.random.RandomState(2).rand(64, 128, 3) * 255).astype(np.uint8)
-    eager = init_model(TOY, toy_ckpt, fast=False)
+    eager = init_model(TOY, bn_ckpt, fast=False)
     want = inference_model(eager, img).seg_logits.data
     for _ in range(6):  # channels-last x3, NCHW x2, then the faster
         got = inferencer(img, return_datasamples=True).seg_logits.data

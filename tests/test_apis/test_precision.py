@@ -124,7 +124,7 @@ def gpu(monkeypatch):
 
 
 def test_cuda_auto_is_fp16_and_bf16_only_where_supported(gpu):
-    from sfseg.acceleration import amp_dtype
+    from sfseg.engine import amp_dtype
 
     gpu('NVIDIA H100 80GB HBM3', True)
     assert resolve_precision('auto', 'cuda:0') == 'fp16'
@@ -157,7 +157,8 @@ def test_cuda_without_a_gpu_is_refused_clearly(build, monkeypatch):
 
 
 def test_fp16_and_amp_on_the_cpu(native):
-    from sfseg.acceleration import amp_dtype, autocast_for
+    from sfseg.acceleration import autocast_for
+    from sfseg.engine import amp_dtype
 
     with pytest.raises(SFSegUserError, match='fp16 runs on CUDA devices'):
         resolve_precision('fp16')

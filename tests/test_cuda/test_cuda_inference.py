@@ -17,7 +17,8 @@ import torch
 from cuda_marker import CUDA
 from tool_loader import load_tool
 
-from sfseg.apis.benchmark import (
+from sfseg import benchmark as lib
+from sfseg.benchmark import (
     benchmark_inputs,
     build_segmentor,
     output_agreement,
@@ -49,7 +50,7 @@ def tf32_off():
 
 
 def model_and_scene(family, shape=SHAPE):
-    from sfseg.datasets.toy_driving import draw_scene
+    from sfseg.datasets.toy.driving import draw_scene
 
     model, _ = build_segmentor(resolve_config(CONFIGS[family]))
     scene = draw_scene(*shape, np.random.default_rng(0))[0]
@@ -67,7 +68,7 @@ def test_half_precision_agrees_with_fp32(family, precision, tf32_off):
     model, x = model_and_scene(family)
     half = bench.VARIANTS[precision]
     # the same acceleration options in fp32, so only the precision differs
-    fp32 = bench.BenchmarkVariant(half.options)
+    fp32 = lib.BenchmarkVariant(half.options)
     with torch.no_grad():
         ref = variant_runner(model, fp32, x, None)()
         out = variant_runner(model, half, x, None)()
@@ -85,8 +86,8 @@ def test_half_precision_agrees_with_fp32(family, precision, tf32_off):
 )
 @pytest.mark.parametrize('family', list(CONFIGS))
 def test_official_and_sfseg_agree_on_cuda(family, tf32_off):
-    from sfseg.testing.official_sfsegnets import official_logits
-    from sfseg.testing.official_twin import official_twin
+    from sfseg.official_checks.official_sfsegnets import official_logits
+    from sfseg.official_checks.official_twin import official_twin
 
     model, _ = build_segmentor(resolve_config(CONFIGS[family]))
     official = official_twin(os.environ['SFSEGNETS_ROOT'], family, model)
@@ -120,7 +121,7 @@ def test_onnx_export_of_the_cuda_model_in_onnx_runtime(tmp_path, tf32_off):
 
 
 def test_onnx_runtime_cuda_provider_with_io_binding(tmp_path, tf32_off):
-    reason = bench.lib.variant_skip_reason(bench.VARIANTS['onnx'], 'cuda')
+    reason = lib.variant_skip_reason(bench.VARIANTS['onnx'], 'cuda')
     if reason:
         pytest.skip(reason)
     model, x = model_and_scene('sfnet_lite_r18', (256, 512))
@@ -130,7 +131,7 @@ def test_onnx_runtime_cuda_provider_with_io_binding(tmp_path, tf32_off):
             run = variant_runner(
                 model, bench.VARIANTS['onnx'], x, str(tmp_path)
             )
-        except bench.lib.VariantSkipped as reason:
+        except lib.VariantSkipped as reason:
             pytest.skip(str(reason))
         out = run()
     assert out.is_cuda and run().data_ptr() == out.data_ptr()

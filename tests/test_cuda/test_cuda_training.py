@@ -18,12 +18,12 @@ import subprocess
 import sys
 
 import pytest
+from common import REPO
 from cuda_marker import CUDA
 from toy_training import logged_losses
 
 pytestmark = CUDA
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO, 'tools', 'train.py')
 CONFIGS = {
     'sfnet_r18': 'sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',

@@ -1,4 +1,4 @@
-"""tools/analysis_tools/gpu_check.sh on the CPU: its syntax, the plan it
+""".dev_scripts/gpu_check.sh on the CPU: its syntax, the plan it
 prints with --dry-run (what runs, under which timeouts, within the 8
 minutes a lent GPU machine's check may take) and its stop without a GPU.
 Not marked ``cuda``."""
@@ -10,10 +10,10 @@ import shutil
 import subprocess
 
 import pytest
+from common import REPO
 from tool_loader import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCRIPT = osp.join(REPO, 'tools', 'analysis_tools', 'gpu_check.sh')
+SCRIPT = osp.join(REPO, '.dev_scripts', 'gpu_check.sh')
 
 
 def test_gpu_check_parses():

@@ -136,7 +136,7 @@ def test_coarse_boosting_draws_rare_class_from_the_boost_set(tmp_path):
     )
     from driving_fixtures import make_coarse_fixture
 
-    from sfseg.datasets.toy_driving import generate
+    from sfseg.datasets.toy.driving import generate
 
     fine = str(tmp_path / 'cityscapes')
     generate(fine, 4, 1, 0, (64, 128), 0, show_progress=False)

@@ -7,11 +7,12 @@ import re
 
 import numpy as np
 import pytest
-from driving_fixtures import make_uds_fixture, save, tree_hash
+from driving_fixtures import make_uds_fixture, save
 from mmseg.registry import DATASETS
 from tool_loader import load_tool
 
 from sfseg.datasets import DatasetInputError
+from sfseg.utils.files import tree_hash
 
 
 def idd_cfg(root, **kwargs):

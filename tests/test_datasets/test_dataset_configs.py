@@ -7,6 +7,7 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from common import REPO
 from driving_fixtures import (
     SIZE,
     make_camvid_fixture,
@@ -19,7 +20,6 @@ from mmseg.registry import DATASETS, MODELS
 from PIL import Image
 from tool_loader import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BASES = osp.join(REPO, 'configs', '_base_', 'datasets')
 
 

@@ -11,7 +11,7 @@ from sfseg.datasets import (
     SFRandomRescale,
     SFRandomSizeAndCrop,
 )
-from sfseg.datasets.size_and_crop import (
+from sfseg.datasets.transforms.size_and_crop import (
     _pillow_may_go_vertical_first,
     _vertical_first,
     resize_window,

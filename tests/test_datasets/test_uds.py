@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
+from common import REPO
 from driving_fixtures import make_uds_fixture
 from PIL import Image
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_converted_fixture_round_trips(tmp_path):

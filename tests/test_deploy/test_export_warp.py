@@ -9,6 +9,7 @@ import onnx
 import pytest
 import torch
 import torch.nn.functional as F
+from common import REPO
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmseg.registry import MODELS
@@ -23,7 +24,6 @@ from sfseg.deploy import (
 )
 from sfseg.models.layers.flow_warp import FlowWarp, flow_warp, warp_grid
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CITY = '8xb2-56k_cityscapes-1024x1024.py'
 CONFIGS = {
     'sfnet_r18': f'configs/sfnet/sfnet_r18-d32_{CITY}',
@@ -84,6 +84,7 @@ def ops(path):
     return {node.op_type for node in onnx.load(path).graph.node}
 
 
+@pytest.mark.openvino
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_gather_graph_has_no_gridsample_and_agrees(name, tmp_path):
     model = build(name)
@@ -126,6 +127,7 @@ def test_opset_policy_names_the_reason():
         check_opset(17, 'nearest')
 
 
+@pytest.mark.openvino
 def test_cli_gather_verifies_odd_sizes_and_refuses_opset_20(tmp_path, capsys):
     tool = load_tool('tools/deployment/pytorch2onnx.py')
     lite = osp.join(REPO, CONFIGS['sfnet_lite_r18'])

@@ -5,8 +5,8 @@ import os.path as osp
 
 import numpy as np
 import torch
+from common import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 R50_BASE = osp.join(
     REPO, 'configs', 'knet_panoptic', '_base_', 'knet-s3_r50_fpn_panoptic.py'
 )
@@ -24,11 +24,10 @@ def tiny_model_cfg(**overrides):
     """
     from mmengine.config import Config
 
+    from sfseg.official_checks.knet.toy_runs import shrink_knet
+
     base = Config.fromfile(R50_BASE)
     cfg = copy.deepcopy(base.model)
-    gn = dict(type='GN', num_groups=8, requires_grad=True)
-    cfg.num_things_classes = NUM_THINGS
-    cfg.num_stuff_classes = NUM_STUFF
     cfg.backbone = dict(
         type='ResNet',
         depth=18,
@@ -39,51 +38,17 @@ def tiny_model_cfg(**overrides):
         norm_eval=False,
         style='pytorch',
     )
-    cfg.neck.in_channels = [16, 32, 64, 128]
-    cfg.neck.out_channels = CHANNELS
-    rpn = cfg.rpn_head
-    rpn.update(
-        num_proposals=NUM_PROPOSALS,
-        in_channels=CHANNELS,
-        out_channels=CHANNELS,
-        num_things_classes=NUM_THINGS,
-        num_stuff_classes=NUM_STUFF,
-        norm_cfg=gn,
+    shrink_knet(
+        cfg,
+        CHANNELS,
+        NUM_PROPOSALS,
+        width=16,
+        num_things=NUM_THINGS,
+        num_stuff=NUM_STUFF,
+        gn_groups=8,
+        num_heads=4,
+        feedforward_channels=2 * CHANNELS,
     )
-    rpn.localization_fpn.update(
-        in_channels=CHANNELS,
-        feat_channels=CHANNELS,
-        out_channels=CHANNELS,
-        norm_cfg=gn,
-    )
-    rpn.localization_fpn.positional_encoding.num_feats = CHANNELS // 2
-    roi = cfg.roi_head
-    roi.update(
-        proposal_feature_channel=CHANNELS,
-        num_proposals=NUM_PROPOSALS,
-        num_things_classes=NUM_THINGS,
-        num_stuff_classes=NUM_STUFF,
-    )
-    for head in roi.mask_head:
-        head.update(
-            num_things_classes=NUM_THINGS,
-            num_stuff_classes=NUM_STUFF,
-            in_channels=CHANNELS,
-            out_channels=CHANNELS,
-            num_heads=4,
-            feedforward_channels=64,
-        )
-        head.kernel_updator_cfg.update(
-            in_channels=CHANNELS,
-            feat_channels=CHANNELS,
-            out_channels=CHANNELS,
-        )
-    cfg.panoptic_fusion_head.update(
-        num_things_classes=NUM_THINGS,
-        num_stuff_classes=NUM_STUFF,
-        num_proposals=NUM_PROPOSALS,
-    )
-    cfg.test_cfg.panoptic.max_per_img = NUM_PROPOSALS
     for key, value in overrides.items():
         _set(cfg, key, value)
     return cfg

@@ -8,16 +8,17 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from driving_fixtures import tree_hash
+from common import REPO
 from panopticapi.utils import rgb2id
 from PIL import Image
 from tool_loader import load_tool
+
+from sfseg.utils.files import tree_hash
 
 cityscapes_panoptic = load_tool(
     'tools/dataset_converters/cityscapes_panoptic.py'
 )
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 THINGS = ['person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
           'bicycle']  # fmt: skip
 STUFF = ['road', 'sidewalk', 'building', 'wall', 'fence', 'pole',

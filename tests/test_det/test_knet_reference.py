@@ -1,14 +1,13 @@
 """sfseg's K-Net forward maths against stored outputs of the official code.
 
-``tests/data/knet_reference.npz`` holds outputs of the official K-Net
-heads (ZwwWayne/K-Net 5e50ee5 under run-time shims, written by
-``tools/analysis_tools/check_official_knet.py --save-reference``) for
-small heads whose weights and inputs ``sfseg.det.testing.knet_reference``
-derives from fixed seeds. The tests rebuild the same sfseg heads, weights
-and inputs without the official code and compare each part: the
-localisation FPN, the kernel head, one update stage, the 3-stage forward
-and the masks (and class logits) the kernel head and each stage are
-matched on in training.
+``tests/data/knet_reference.npz`` holds outputs of the official K-Net heads
+(ZwwWayne/K-Net 5e50ee5 under run-time shims, written by
+``tools/analysis_tools/check_official_knet.py --save-reference``) for small
+heads whose weights and inputs ``sfseg.official_checks.knet.knet_reference``
+derives from fixed seeds. The tests rebuild the same sfseg heads, weights and
+inputs without the official code and compare each part: the localisation FPN,
+the kernel head, one update stage, the 3-stage forward and the masks (and class
+logits) the kernel head and each stage are matched on in training.
 """
 
 import os.path as osp
@@ -17,7 +16,7 @@ import pytest
 import torch
 from knet_helpers import REPO
 
-from sfseg.det.testing import knet_reference as ck
+from sfseg.official_checks.knet import knet_reference as ck
 
 REFERENCE = osp.join(REPO, 'tests', 'data', 'knet_reference.npz')
 # Measured official-vs-sfseg differences are ~1e-6 at most (relative to

@@ -8,7 +8,7 @@ from knet_helpers import REPO, build_det, make_sample
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 
-from sfseg.det.testing.toy_panoptic import shrink_knet
+from sfseg.official_checks.knet.toy_runs import shrink_knet
 
 CFG_DIR = osp.join(REPO, 'configs', 'knet_panoptic')
 # config -> (backbone type, neck type, backbone channels at strides 4-32)

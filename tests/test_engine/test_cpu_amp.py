@@ -19,8 +19,9 @@ from tool_loader import load_tool
 from toy_training import TOY, logged_losses, options
 
 from sfseg.acceleration import cpu_info
+from sfseg.engine import enable_amp
 from sfseg.engine.optim_wrappers import SFCpuAmpOptimWrapper
-from sfseg.utils import SFSegUserError, enable_amp, load_checkpoint_file
+from sfseg.utils import SFSegUserError, load_checkpoint_file
 
 
 def wrapper_config(**wrapper):
@@ -72,8 +73,9 @@ def train(work, root, *extra):
     # mmengine keeps one visualizer per name in the process
     argv.append(f'visualizer.name={work}')
     # the Runner installs its default scope; restore the session's after
-    with pytest.MonkeyPatch.context() as mp, (
-        DefaultScope.overwrite_default_scope('mmseg')
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        DefaultScope.overwrite_default_scope('mmseg'),
     ):
         mp.setattr('sys.argv', argv)
         tool.main()

@@ -19,9 +19,9 @@ import time
 
 import pytest
 import torch
+from common import REPO
 from toy_training import CHILD_PATH
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CFG = osp.join(
     REPO, 'configs', 'toy', 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 )

@@ -1,7 +1,7 @@
 """SFRandomStateHook's states survive a GPU resume: they are moved to the
 CPU before use (mmengine loads checkpoints onto the current device) and
 each rank saves and restores its own device's CUDA state only. CUDA is
-mocked here; the real GPU resume is in tools/analysis_tools/gpu_check.sh
+mocked here; the real GPU resume is in .dev_scripts/gpu_check.sh
 territory (issue 25)."""
 
 import random

@@ -12,25 +12,24 @@ import sys
 
 import pytest
 import torch
+from common import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from tool_loader import load_tool
 
-from sfseg.models.utils.imagenet_init import (
+from sfseg.engine import skip_imagenet_init_when_loading
+from sfseg.models.official import FAMILIES
+from sfseg.models.official.imagenet_init import (
     FROM_SCRATCH,
     OFFICIAL_FILES,
     PRETRAINED_ENV,
     PretrainedInitError,
     official_backbone,
 )
-from sfseg.models.utils.official_keys import BACKBONES, map_backbone_key
-from sfseg.testing import official_layouts
-from sfseg.utils import skip_imagenet_init_when_loading
+from sfseg.models.official.keys import BACKBONES, map_backbone_key
+from sfseg.official_checks import official_layouts
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CHECK = osp.join(REPO, 'tools', 'analysis_tools', 'check_imagenet_init.py')
 TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
-FAMILIES = load_tool('tools/analysis_tools/check_imagenet_init.py').FAMILIES
 
 
 def write_official_imagenet(name, path, seed=0):
@@ -48,13 +47,12 @@ TENSORS = {
     'dfnet2': 288,
 }
 BY_BACKBONE = {}
-for _family, (_config, _name) in sorted(FAMILIES.items()):
-    BY_BACKBONE.setdefault(_name, _config)
+for _family in FAMILIES.values():
+    BY_BACKBONE.setdefault(_family.imagenet, _family.config)
 
 
 def config_path(config):
-    folder = 'sfnet_lite' if config.startswith('sfnet-lite') else 'sfnet'
-    return osp.join(REPO, 'configs', folder, config)
+    return osp.join(REPO, 'configs', config)
 
 
 def build_backbone(config, **init):
@@ -127,7 +125,7 @@ def test_missing_bn_counters_keep_their_value(pretrained):
     'family', ['sfnet_r18', 'sfnet_stdc1', 'sfnet_df1', 'sfnet_lite_r18']
 )
 def test_another_familys_file_is_refused_naming_keys(family, pretrained):
-    config, name = FAMILIES[family]
+    config, name = FAMILIES[family].config, FAMILIES[family].imagenet
     other = 'stdc1' if 'resnet' in name else 'resnet18_deep'
     path = pretrained / OFFICIAL_FILES[name]
     state = write_official_imagenet(other, path)

@@ -1,4 +1,4 @@
-"""benchmark.py (front end) and sfseg.apis.benchmark (what it times)."""
+"""benchmark.py (front end) and sfseg.benchmark (what it times)."""
 
 import json
 import os
@@ -9,11 +9,13 @@ import sys
 import numpy as np
 import pytest
 import torch
+from common import REPO
+from label_margins import assert_labels_where_decided, decided
 from tool_loader import load_tool
 
+from sfseg import benchmark as lib
 from sfseg.acceleration import AccelerationOptions, cpu_info
-from sfseg.apis import benchmark as lib
-from sfseg.apis.benchmark import (
+from sfseg.benchmark import (
     BenchmarkVariant,
     benchmark_inputs,
     build_segmentor,
@@ -21,9 +23,9 @@ from sfseg.apis.benchmark import (
     quoted_miou,
     variant_runner,
 )
+from sfseg.models.official import family_of_config
 from sfseg.utils import resolve_config
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 bench = load_tool('tools/analysis_tools/benchmark.py')
 main, skipped_variants = bench.main, bench.skipped_variants
 TOY = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
@@ -36,6 +38,7 @@ LITE_R18 = osp.join(
 )
 
 
+@pytest.mark.openvino
 def test_benchmark_writes_table_json_and_plot(tmp_path):
     out = tmp_path / 'bench'
     main(
@@ -153,8 +156,11 @@ def test_variant_registry_names_what_each_variant_runs():
         backend='openvino', precision='int8'
     )
     lite_r18 = 'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024'
-    assert bench.OFFICIAL_FAMILY[lite_r18] == 'sfnet_lite_r18'
-    assert len(bench.OFFICIAL_FAMILY) == 5
+    assert family_of_config(lite_r18).name == 'sfnet_lite_r18'
+    assert family_of_config(f'configs/sfnet_lite/{lite_r18}.py').name == (
+        'sfnet_lite_r18'
+    )
+    assert family_of_config('sfnet-lite_r18-d32_1xb4-800_toy-city') is None
 
 
 def test_benchmark_variant_refuses_what_cannot_run():
@@ -193,7 +199,7 @@ def test_build_segmentor_seeded_or_checkpoint_weights(tmp_path):
 def test_benchmark_inputs_noise_images_and_file(tmp_path):
     import mmcv
 
-    from sfseg.datasets.toy_driving import draw_scene
+    from sfseg.datasets.toy.driving import draw_scene
 
     model, _ = build_segmentor(resolve_config(TOY))
     x, calib = benchmark_inputs(model, (32, 64), calib_count=2)
@@ -228,7 +234,10 @@ def test_variant_runners_agree_with_the_model_as_built(tmp_path):
             variant = bench.VARIANTS[name]
             out = variant_runner(model, variant, x, str(tmp_path), 1)()
             diff, agreement = output_agreement(out, ref)
-            assert diff < 1e-4 and agreement == 1.0, name
+            assert diff < 1e-4, name
+            # argmax: equal wherever the logits decide it
+            assert assert_labels_where_decided(ref, out) > 0.99, name
+            assert agreement >= float(decided(ref, diff).float().mean())
     assert (tmp_path / 'model.onnx').is_file()
     assert (tmp_path / 'model.gather.onnx').is_file()
 
@@ -250,7 +259,7 @@ def test_run_with_peak_memory_measures_the_call():
     # take the allocation without raising the resident high-water mark
     code = (
         'import json, torch\n'
-        'from sfseg.apis.benchmark import run_with_peak_memory\n'
+        'from sfseg.benchmark import run_with_peak_memory\n'
         'out, peak = run_with_peak_memory(\n'
         '    lambda: torch.ones(1024, 1024, 16, dtype=torch.float64), "cpu")\n'
         'print(json.dumps([str(out.dtype), list(out.shape), peak]))\n'
@@ -283,8 +292,8 @@ def test_quoted_miou_of_metafiles(tmp_path):
     reason='SFSEGNETS_ROOT (a lxtGH/SFSegNets clone) not set',
 )
 def test_official_twin_has_the_same_weights():
-    from sfseg.testing.official_sfsegnets import official_logits
-    from sfseg.testing.official_twin import official_twin
+    from sfseg.official_checks.official_sfsegnets import official_logits
+    from sfseg.official_checks.official_twin import official_twin
 
     config = resolve_config(
         'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py'
@@ -465,7 +474,7 @@ def test_gpu_in_the_json_markdown_and_plot(monkeypatch):
         assert cmd[0] == 'nvidia-smi'
         return SimpleNamespace(returncode=0, stdout='580.159.04\n')
 
-    monkeypatch.setattr(lib.subprocess, 'run', nvidia_smi)
+    monkeypatch.setattr(subprocess, 'run', nvidia_smi)
     gpu = lib.machine_description('cuda:0')
     assert {k: gpu[k] for k in lib.gpu_description('cuda')} == dict(
         gpu='NVIDIA H100 80GB HBM3',
@@ -510,7 +519,7 @@ def test_gpu_in_the_json_markdown_and_plot(monkeypatch):
     def no_smi(cmd, **kwargs):
         raise FileNotFoundError(cmd[0])
 
-    monkeypatch.setattr(lib.subprocess, 'run', no_smi)
+    monkeypatch.setattr(subprocess, 'run', no_smi)
     assert lib.nvidia_driver_version() == 'unknown'
 
 

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from common import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools', 'analysis_tools', 'benchmark_data_prep.py')
 CITY_CFG = osp.join(
     REPO, 'configs', 'sfnet', 'sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py'
@@ -38,7 +38,7 @@ def test_reports_every_section():
 def test_max_abs_difference_in_grey_levels():
     import numpy as np
 
-    from sfseg.testing.same_draws import max_abs_difference
+    from sfseg.official_checks.same_draws import max_abs_difference
 
     a = np.array([[0, 255], [10, 20]], np.uint8)
     b = np.array([[3, 250], [10, 20]], np.uint8)
@@ -58,11 +58,11 @@ def test_same_draws_give_the_official_outputs(centroid):
     from mmengine.registry import init_default_scope
 
     import sfseg  # noqa: F401  (registers the transforms)
-    from sfseg.testing.official_augmentation import (
+    from sfseg.official_checks.official_augmentation import (
         official_transforms,
         sfseg_transforms,
     )
-    from sfseg.testing.same_draws import same_draw_differences
+    from sfseg.official_checks.same_draws import same_draw_differences
 
     init_default_scope('mmseg')
     rng = np.random.default_rng(0)

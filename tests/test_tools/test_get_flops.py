@@ -4,11 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from common import REPO
 from mmengine.config import Config
 
-from sfseg.apis.complexity import count_flops
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from sfseg.benchmark import count_flops
 
 
 def test_flops_of_sfnet_lite_scale_with_input():

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from common import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PLAN = osp.join(REPO, 'scripts', 'mmcv_build_env.py')
 
 

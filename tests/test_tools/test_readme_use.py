@@ -11,10 +11,10 @@ import sys
 
 import cv2
 import pytest
+from common import REPO
 
-from sfseg.testing.official_layouts import random_state, save_released
+from sfseg.official_checks.official_layouts import random_state, save_released
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BIN = osp.dirname(sys.executable)
 TOY_CFG = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from common import REPO
 from tool_loader import load_tool
 
 from sfseg.apis import InputImageError
@@ -15,7 +16,6 @@ from sfseg.apis.segment_inputs import calibration_images
 from sfseg.apis.semantic_outputs import blend
 from sfseg.utils import CheckpointMismatchError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 main = load_tool('tools/segment.py').main
 
 CFG = osp.join(

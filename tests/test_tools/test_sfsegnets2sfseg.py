@@ -9,17 +9,17 @@ import re
 
 import pytest
 import torch
+from common import REPO
 from tool_loader import load_tool
 
-from sfseg.apis import official_checkpoint as conv
-from sfseg.testing.official_layouts import (
+from sfseg.models.official import convert as conv
+from sfseg.official_checks.official_layouts import (
     random_state,
     read_layout,
     save_released,
 )
 from sfseg.utils import load_checkpoint_file
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
 main = load_tool('tools/model_converters/sfsegnets2sfseg.py').main
 
@@ -69,7 +69,7 @@ def test_roundtrip_into_sfseg_model_strict(family, tmp_path):
     meta = out['meta']
     assert meta['official_family'] == family and meta['epoch'] == 299
     assert meta['dataset_meta']['classes'][:2] == ['road', 'sidewalk']
-    assert meta['config'] == conv.FAMILIES[family]
+    assert meta['config'] == conv.FAMILIES[family].config
 
 
 def test_dropped_keys_are_exactly_the_unused_ones():

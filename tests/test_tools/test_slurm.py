@@ -8,8 +8,8 @@ import os.path as osp
 import subprocess
 
 import pytest
+from common import REPO
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STUB = """#!/usr/bin/env bash
 for arg in "$@"; do printf '%s\\n' "$arg"; done > "$SRUN_RECORD"
 """

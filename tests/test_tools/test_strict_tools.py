@@ -5,11 +5,11 @@ import os.path as osp
 
 import pytest
 import torch
+from common import REPO
 from tool_loader import load_tool
 
 from sfseg.utils import CheckpointMismatchError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = {
     'segment': 'tools/segment.py',
     'visualize_flow': 'tools/analysis_tools/visualize_flow.py',

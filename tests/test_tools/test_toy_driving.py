@@ -1,4 +1,3 @@
-import hashlib
 import os
 import os.path as osp
 
@@ -7,7 +6,8 @@ import pytest
 from PIL import Image
 from tool_loader import load_tool
 
-from sfseg.datasets.toy_driving import TRAIN_TO_LABEL_ID, generate
+from sfseg.datasets.toy.driving import TRAIN_TO_LABEL_ID, generate
+from sfseg.utils.files import tree_hash
 
 main = load_tool('tools/dataset_converters/toy_driving.py').main
 
@@ -36,15 +36,6 @@ def test_layout_and_labels(tmp_path):
         assert np.all(
             label_ids[train_ids == train_id] == TRAIN_TO_LABEL_ID[train_id]
         )
-
-
-def tree_hash(root):
-    digest = hashlib.sha256()
-    for dirpath, _, files in sorted(os.walk(root)):
-        for name in sorted(files):
-            with open(osp.join(dirpath, name), 'rb') as f:
-                digest.update(name.encode() + f.read())
-    return digest.hexdigest()
 
 
 def test_deterministic(tmp_path):

@@ -4,17 +4,17 @@ import glob
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
+from common import REPO, free_port
 from mmengine.config import Config
 
-from sfseg.utils import SFSegUserError, enable_auto_scale_lr
+from sfseg.engine import enable_auto_scale_lr
+from sfseg.utils import SFSegUserError
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOY_CFG = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
 BIN = osp.dirname(sys.executable)
 
@@ -133,12 +133,6 @@ def test_stock_mmseg_config_with_sf_head_trains_resumes_and_loads(
     img = glob.glob(osp.join(toy_city, 'leftImg8bit', 'test', '*', '*'))[0]
     result = inference_model(model, img)
     assert result.pred_sem_seg.data.shape == (1, 64, 128)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return str(sock.getsockname()[1])
 
 
 def test_two_process_gloo_training_with_dist_train_sh(toy_city, tmp_path):

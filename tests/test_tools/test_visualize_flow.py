@@ -2,10 +2,10 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from common import REPO
 from PIL import Image
 from tool_loader import load_tool
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _tool = load_tool('tools/analysis_tools/visualize_flow.py')
 main, make_figure, visualize = _tool.main, _tool.make_figure, _tool.visualize
 

@@ -1,16 +1,15 @@
 """sfseg configs load where setuptools >= 82 removed ``pkg_resources``
 (mmengine 0.10.7 resolves ``mmseg::`` / ``mmdet::`` bases through it)."""
 
-import os.path as osp
 import subprocess
 import sys
 
 import mmengine.utils.package_utils as original
 import pytest
+from common import REPO
 
 from sfseg.utils import compat
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = [
     'configs/sfnet/sfnet_r18-d32_8xb2-56k_cityscapes-1024x1024.py',
     'configs/knet_panoptic/knet-s3_stdc1-fpn_8xb2-36e_cityscapes-panoptic.py',

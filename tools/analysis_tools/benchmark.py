@@ -14,7 +14,7 @@ TF32 as ``--tf32`` says, CUDA-event timing. Writes ``benchmark.md``,
 metafiles, never measured here). ``VARIANTS`` names what is timed;
 ``--official-root`` adds the official SFNet models for the sfseg configs
 that have one, with the same weights, so their outputs are compared too.
-The models, inputs and runners are built by :mod:`sfseg.apis.benchmark`.
+The models, inputs and runners are built by :mod:`sfseg.benchmark`.
 """
 
 import argparse
@@ -24,78 +24,27 @@ import os
 import os.path as osp
 import statistics
 import tempfile
-from dataclasses import replace
 
 import numpy as np
 import torch
 from mmseg.utils import register_all_modules
 
-from sfseg.acceleration import AccelerationOptions
-from sfseg.apis import benchmark as lib
-from sfseg.apis.benchmark import PEERS, QUOTED_FPS, BenchmarkVariant
-from sfseg.apis.complexity import count_flops
-from sfseg.apis.official_checkpoint import FAMILIES
-from sfseg.datasets.toy_driving import draw_scene
+from sfseg import benchmark as lib
+from sfseg.benchmark import (
+    PEERS,
+    QUOTED_FPS,
+    VARIANTS,
+    count_flops,
+    skipped_variants,
+    to_markdown,
+)
+from sfseg.datasets.toy.driving import draw_scene
+from sfseg.models.official import family_of_config
 from sfseg.utils import resolve_config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # the default configs: every sfseg Cityscapes one
 SFSEG_CONFIGS = osp.join(REPO, 'configs', 'sfnet*', '*cityscapes*.py')
-_PLAIN = AccelerationOptions(
-    drop_training=False,
-    fold_bn=False,
-    low_res_fusion=False,
-    gather_warp=False,
-    grid_cache=False,
-    separable_max_pool=False,
-)
-_FAST = AccelerationOptions(channels_last=True, nnpack=True)
-# name -> BenchmarkVariant (docs/benchmark.md)
-VARIANTS = {
-    # the paper's modules as built (eval, NCHW fp32)
-    'nocache': BenchmarkVariant(_PLAIN),
-    # as built, with cached flow grids
-    'eager': BenchmarkVariant(replace(_PLAIN, grid_cache=True)),
-    # BN folded into convs
-    'fold': BenchmarkVariant(AccelerationOptions(low_res_fusion=False)),
-    # folded, NCHW, NNPACK's FFT / Winograd kernels where they time faster,
-    # separable max pooling: the layout tuner's other layout
-    'nnpack': BenchmarkVariant(AccelerationOptions(nnpack=True)),
-    # folded + channels-last, NNPACK for the widest 3x3 convolutions where
-    # faster (timed in the warm-up), the fusion conv at the coarse sizes
-    'fast': BenchmarkVariant(_FAST),
-    # fast with the fusion conv over the upsampled concatenation
-    'fast-concat': BenchmarkVariant(replace(_FAST, low_res_fusion=False)),
-    # fast with oneDNN only
-    'fast-onednn': BenchmarkVariant(replace(_FAST, nnpack=False)),
-    # folded + channels-last under bf16 / fp16 (CUDA only) autocast
-    'bf16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='bf16'),
-    'fp16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='fp16'),
-    # the folded model's export in ONNX Runtime and OpenVINO, fp32 and
-    # static QDQ int8 (one quantised file, calibrated on the input kind)
-    'onnx': BenchmarkVariant(backend='onnxruntime'),
-    'int8': BenchmarkVariant(backend='onnxruntime', precision='int8'),
-    'openvino': BenchmarkVariant(backend='openvino'),
-    'openvino-int8': BenchmarkVariant(backend='openvino', precision='int8'),
-    # the same exports with the flow warp as Gather, no GridSample node
-    'onnx-gather': BenchmarkVariant(backend='onnxruntime', warp='gather'),
-    'openvino-gather': BenchmarkVariant(backend='openvino', warp='gather'),
-}
-# sfseg config name -> official family (``--official-root``)
-_OFFICIAL = 'sfnet_r18 sfnet_lite_r18 sfnet_stdc1 sfnet_lite_stdc1 sfnet_df2'
-OFFICIAL_FAMILY = {
-    osp.splitext(osp.basename(FAMILIES[f]))[0]: f for f in _OFFICIAL.split()
-}
-
-
-def skipped_variants(variants, device, force_bf16=False):
-    """``{variant: reason}`` for the variants that do not run on
-    ``device`` (:func:`~sfseg.apis.benchmark.variant_skip_reason`)."""
-    reasons = {
-        v: lib.variant_skip_reason(VARIANTS[v], device, force_bf16)
-        for v in variants
-    }
-    return {v: reason for v, reason in reasons.items() if reason}
 
 
 def runners_of(args, name, path, shape, x, calib, tmp, device, skipped):
@@ -108,13 +57,14 @@ def runners_of(args, name, path, shape, x, calib, tmp, device, skipped):
                miou=lib.quoted_miou(path),
                quoted_fps=QUOTED_FPS.get(name, '-'), variants={})  # fmt: skip
     runners = []
-    if args.official_root and name in OFFICIAL_FAMILY:
-        from sfseg.testing.official_sfsegnets import official_logits
-        from sfseg.testing.official_twin import official_twin
+    family = family_of_config(name)
+    if args.official_root and family is not None:
+        from sfseg.official_checks.official_sfsegnets import official_logits
+        from sfseg.official_checks.official_twin import official_twin
 
-        official = official_twin(
-            args.official_root, OFFICIAL_FAMILY[name], model
-        ).to(device)
+        official = official_twin(args.official_root, family.name, model).to(
+            device
+        )
         runners.append(('official', lambda: official_logits(official, x)))
     for variant in (v for v in args.variants if v not in skipped):
         try:
@@ -207,56 +157,6 @@ def benchmark(args):
     if cuda:
         result.update(settings, warmup=args.warmup, timer='CUDA events')
     return result
-
-
-def header(result):
-    """The sentence above the table: input, machine, protocol."""
-    r, shape = result, f'1x3x{result["shape"][0]}x{result["shape"][1]}'
-    if not r['device'].startswith('cuda'):
-        return (
-            f'Input {shape}, {r["threads"]} threads, {r["rounds"]} '
-            f'interleaved rounds, fp32 matmul peak '
-            f'{r["matmul_gflops"]:.0f} GFLOP/s, allocator: '
-            f'{r["allocator"]}, torch {r["torch"]}. CPU: {r["cpu"]}. '
-        )
-    return (
-        f'Input {shape} on {r["device"]}. GPU: {r["gpu"]} (compute '
-        f'capability {r["gpu_capability"]}, {r["gpu_memory_gib"]} GiB), '
-        f'driver {r["driver"]}, CUDA {r["cuda"]}, cuDNN {r["cudnn"]}, '
-        f'torch {r["torch"]}. TF32 {r["tf32"]} (fp32 convolutions and '
-        f'matmuls), cudnn.benchmark on; {r["warmup"]} warm-up calls, then '
-        f'{r["rounds"]} interleaved rounds timed with {r["timer"]}; fp32 '
-        f'matmul peak {r["matmul_gflops"]:.0f} GFLOP/s. CPU: {r["cpu"]}. '
-    )
-
-
-def to_markdown(result):
-    lines = [
-        header(result) + 'mIoU and GPU FPS are quoted (paper / official '
-        'README / mmseg model zoo), not measured here.',
-        '',
-        '| model | params | GMACs | roofline s | variant | median s | min s '
-        '| max s | x roofline | vs eager | peak MB | max abs diff | argmax '
-        'agree | mIoU (quoted) | GPU FPS (quoted) |',
-        '|' + '---|' * 15,
-    ]
-    for row in result['rows']:
-        eager = row['variants'].get('eager', {}).get('median_s')
-        for variant, v in row['variants'].items():
-            speedup = f'{eager / v["median_s"]:.2f}x' if eager else '-'
-            peak = f'{v["peak_mb"]:.0f}' if v['peak_mb'] is not None else '-'
-            lines.append(
-                f'| {row["name"]} | {row["params"]:,} | {row["gmacs"]:.1f} | '
-                f'{row["roofline_s"]:.2f} | {variant} | {v["median_s"]:.3f} | '
-                f'{v["min_s"]:.3f} | {v["max_s"]:.3f} | '
-                f'{v["x_roofline"]:.2f} | {speedup} | {peak} | '
-                f'{v["max_abs_diff"]:.1e} | '
-                f'{100 * v["argmax_agreement"]:.2f}% | {row["miou"]} | '
-                f'{row["quoted_fps"]} |'
-            )
-    for variant, reason in result.get('skipped', {}).items():
-        lines.append(f'| all | | | | {variant} | {reason} |' + ' |' * 9)
-    return '\n'.join(lines) + '\n'
 
 
 def parse_args(argv=None):

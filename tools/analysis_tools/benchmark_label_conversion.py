@@ -10,7 +10,6 @@ both outputs are identical and prints the speed-up.
 """
 
 import argparse
-import hashlib
 import os
 import os.path as osp
 import tempfile
@@ -19,7 +18,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from sfseg.datasets.mapillary_convert import convert_mapillary
+from sfseg.datasets.convert.mapillary import convert_mapillary
+from sfseg.utils.files import tree_hash
 
 
 def make_fixture(root, num, size, seed=0):
@@ -36,16 +36,6 @@ def make_fixture(root, num, size, seed=0):
         ids = np.kron(ids, np.ones((16, 16), np.uint8))
         Image.fromarray(ids).save(osp.join(label_dir, f'{i:05d}.png'))
         image.save(osp.join(img_dir, f'{i:05d}.jpg'))
-
-
-def tree_digest(root):
-    digest = hashlib.sha256()
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            with open(osp.join(dirpath, name), 'rb') as f:
-                digest.update(name.encode() + f.read())
-    return digest.hexdigest()
 
 
 def main(argv=None):
@@ -77,7 +67,7 @@ def main(argv=None):
                 show_progress=False,
             )
             best[nproc] = min(best[nproc], time.perf_counter() - start)
-            digests[nproc] = tree_digest(out)
+            digests[nproc] = tree_hash(out)
             assert report['converted'] == args.num
     same = digests[1] == digests[args.nproc]
     speedup = best[1] / best[args.nproc]

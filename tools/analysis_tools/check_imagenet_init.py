@@ -27,25 +27,14 @@ import sys
 import tempfile
 import time
 
-from sfseg.models.utils.imagenet_init import FROM_SCRATCH, OFFICIAL_FILES
-from sfseg.testing.official_layouts import write_official_imagenet
+from sfseg.models.official import FAMILIES
+from sfseg.models.official.imagenet_init import FROM_SCRATCH, OFFICIAL_FILES
+from sfseg.official_checks.official_layouts import write_official_imagenet
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
-_CITY = '8xb2-56k_cityscapes-1024x1024.py'
-_LITE = '8xb2-186k_cityscapes-1024x1024.py'
-# family -> (config, official ImageNet backbone)
-FAMILIES = {
-    'sfnet_r18': (f'sfnet_r18-d32_{_CITY}', 'resnet18_deep'),
-    'sfnet_r50': (f'sfnet_r50-d32_{_CITY}', 'resnet50_deep'),
-    'sfnet_r101': (f'sfnet_r101-d32_{_CITY}', 'resnet101_deep'),
-    'sfnet_stdc1': (f'sfnet_stdc1_{_CITY}', 'stdc1'),
-    'sfnet_stdc2': (f'sfnet_stdc2_{_CITY}', 'stdc2'),
-    'sfnet_df1': (f'sfnet_df1_{_CITY}', 'dfnet1'),
-    'sfnet_df2': (f'sfnet_df2_{_CITY}', 'dfnet2'),
-    'sfnet_lite_r18': (f'sfnet-lite_r18-d32_{_LITE}', 'resnet18_deep'),
-    'sfnet_lite_stdc1': (f'sfnet-lite_stdc1_{_LITE}', 'stdc1'),
-}
+# the dsn variants build the backbone of their base family
+CHECKED = sorted(f for f in FAMILIES if not f.endswith('_dsn'))
 # a file of another family for the refusal check
 OTHER = {'resnet': 'stdc1', 'stdc': 'dfnet1', 'dfnet': 'resnet18_deep'}
 INITIALISED = re.compile(
@@ -96,7 +85,8 @@ def mim_train(config, data_root, work, cwd, pretrained_dir=None):
 def check_family(family, data_root, scratch, refusals=True):
     """Run the three checks for ``family`` (the two refusals only with
     ``refusals``); return what was seen."""
-    config, name = FAMILIES[family]
+    config = osp.basename(FAMILIES[family].config)
+    name = FAMILIES[family].imagenet
     filename = OFFICIAL_FILES[name]
     home = osp.join(scratch, family)
     os.makedirs(osp.join(home, 'pretrained'))
@@ -168,8 +158,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--families',
         nargs='+',
-        choices=sorted(FAMILIES),
-        default=sorted(FAMILIES),
+        choices=CHECKED,
+        default=CHECKED,
     )
     parser.add_argument(
         '--data-root',

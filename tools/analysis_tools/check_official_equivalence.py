@@ -15,9 +15,11 @@ table and exits with status 1 if any difference exceeds ``--tol``.
 
 ``--fast`` also compares sfseg's inference fast path
 (``accelerate(model, AccelerationOptions(channels_last=True,
-nnpack=True))``, what ``SFSegInferencer`` runs on CPU) and the same with
-one acceleration switched off at a time, as differences relative to the
-largest official logit, so the acceleration that costs fidelity shows.
+nnpack=True))``) and the same with one acceleration switched off at a
+time, as differences relative to the largest official logit, so the
+acceleration that costs fidelity shows; ``init_model`` is the model
+``SFSegInferencer`` runs on the CPU (the fast path with the layout
+tuner), the worst of six calls, so every tuning step counts.
 """
 
 import argparse
@@ -31,9 +33,10 @@ import torch
 import torch.nn.functional as F
 
 from sfseg.acceleration import AccelerationOptions, accelerate
-from sfseg.apis import official_checkpoint as converter
-from sfseg.testing.official_sfsegnets import (
-    CONSTRUCTORS,
+from sfseg.apis import init_model
+from sfseg.models.official import FAMILIES
+from sfseg.models.official import convert as converter
+from sfseg.official_checks.official_sfsegnets import (
     build_official,
     official_logits,
     randomise,
@@ -88,6 +91,8 @@ def compare(root, family, shape, seed=0, fast=False):
         torch.save({'state_dict': state, 'epoch': 0, 'mean_iu': 0.0}, src)
         report = converter.convert(src, dst)
         converted = load_checkpoint_file(dst, map_location='cpu')
+        # what SFSegInferencer runs: the fast path and the layout tuner
+        tuned = init_model(FAMILIES[family].config, dst) if fast else None
     model, _ = converter.build_reference(family, report['num_classes'])
     model.load_state_dict(converted['state_dict'], strict=True)
     model.eval()
@@ -100,6 +105,12 @@ def compare(root, family, shape, seed=0, fast=False):
         / scale
         for label, options in (FAST_VARIANTS.items() if fast else ())
     }
+    if tuned is not None:  # every step of the tuner, then its choice
+        metas = [dict(img_shape=shape, ori_shape=shape, pad_shape=shape)]
+        relative['init_model'] = max(
+            float((tuned.encode_decode(x, metas) - ref).abs().max()) / scale
+            for _ in range(6)
+        )
     return dict(
         relative=relative,
         family=family,
@@ -118,7 +129,7 @@ def compare(root, family, shape, seed=0, fast=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--official-root', required=True)
-    parser.add_argument('--families', nargs='+', default=sorted(CONSTRUCTORS))
+    parser.add_argument('--families', nargs='+', default=sorted(FAMILIES))
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 1024])
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--tol', type=float, default=1e-4)
@@ -157,9 +168,9 @@ def main(argv=None):
         print(
             '\nfast path, max abs difference from the official logits '
             'relative to the largest official logit:\n\n| family | '
-            + ' | '.join(FAST_VARIANTS)
+            + ' | '.join([*FAST_VARIANTS, 'init_model'])
             + ' |\n|---|'
-            + '---|' * len(FAST_VARIANTS)
+            + '---|' * (len(FAST_VARIANTS) + 1)
         )
         for r in rows:
             cells = ' | '.join(f'{v:.1e}' for v in r['relative'].values())

@@ -37,9 +37,9 @@ of the weights and inputs to a small ``.npz`` (numbers only). The test
 ``tests/test_det/test_knet_reference.py`` rebuilds the same sfseg heads,
 weights and inputs without the official code and compares against it.
 
-The library code lives in ``sfseg.det.testing``: ``knet_reference`` (the
-sfseg heads, weights, inputs and reference file) and ``official_knet``
-(the official heads under the shims).
+The library code lives in ``sfseg.official_checks.knet``:
+``knet_reference`` (the sfseg heads, weights, inputs and reference file)
+and ``official_knet`` (the official heads under the shims).
 """
 
 import argparse
@@ -48,7 +48,7 @@ import sys
 
 import torch
 
-from sfseg.det.testing.knet_reference import (
+from sfseg.official_checks.knet.knet_reference import (
     MIN_MARGIN,
     SETUP,
     build_sfseg,
@@ -59,7 +59,10 @@ from sfseg.det.testing.knet_reference import (
     save_reference,
     sfseg_outputs,
 )
-from sfseg.det.testing.official_knet import build_official, official_outputs
+from sfseg.official_checks.knet.official_knet import (
+    build_official,
+    official_outputs,
+)
 
 
 def main(argv=None):

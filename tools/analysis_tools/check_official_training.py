@@ -9,7 +9,7 @@ For every family: the official model, loss (``loss.py``), optimiser and
 scheduler (``optimizer.get_optimizer``) built from the official code; the
 sfseg model, optim wrapper and parameter scheduler built from the sfseg
 config through mmengine's registries, with the official initial weights
-converted by ``sfseg.apis.official_checkpoint``. One fixed batch
+converted by ``sfseg.models.official.convert``. One fixed batch
 of 2 images (augmentation off, BN in training mode on both sides, dropout
 probabilities set to 0 on both sides so neither draws a mask) goes through
 ``--steps`` SGD steps: the official loop (``loss = net(x, gts)``,
@@ -23,12 +23,12 @@ and the last one. Exit status 1 when a tolerance is exceeded.
 ``--what augmentation`` (or ``all``) also compares the training
 augmentation: the official transforms and the sfseg Cityscapes pipeline
 run ``--draws`` times on one 1024x2048 street scene (drawn by
-``sfseg.datasets.toy_driving``), half of the draws centred on
+``sfseg.datasets.toy.driving``), half of the draws centred on
 a centroid of its rarest class, and a two-sample KS test compares the
 crop's scale, the padded fraction, the fraction of crops containing the
 rare class and the mean / std of each colour channel
-(``sfseg.testing.official_augmentation``; the checks themselves are in
-``sfseg.testing.official_training``).
+(``sfseg.official_checks.official_augmentation``; the checks themselves are in
+``sfseg.official_checks.official_training``).
 """
 
 import argparse
@@ -37,10 +37,10 @@ import sys
 import torch
 from mmseg.utils import register_all_modules
 
-from sfseg.testing.official_training import (
-    FAMILIES,
+from sfseg.official_checks.official_training import (
     check_augmentation,
     check_family,
+    trained_families,
 )
 
 
@@ -107,7 +107,7 @@ def report_augmentation(args, failed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--official-root', required=True)
-    parser.add_argument('--families', nargs='+', default=sorted(FAMILIES))
+    parser.add_argument('--families', nargs='+', default=trained_families())
     parser.add_argument('--steps', type=int, default=3)
     parser.add_argument('--shape', type=int, nargs=2, default=[256, 512])
     parser.add_argument('--tol', type=float, default=1e-5)

@@ -11,7 +11,7 @@ import argparse
 
 from mmengine.config import Config, DictAction
 
-from sfseg.apis.complexity import count_flops
+from sfseg.benchmark import count_flops
 from sfseg.utils import resolve_config
 
 

@@ -13,15 +13,15 @@ with mmdet's Runner on the set and evaluates PQ on the same images with
 matching, losses and thing/stuff merge work together drives PQ towards 100;
 the curve is printed (and plotted with ``--plot``).
 
-The library code lives in ``sfseg.det.testing``: ``toy_panoptic`` (the
-toy set, ``shrink_knet`` and ``toy_config``, also used by
-tests/test_det/test_knet_runner.py) and ``overfit`` (training and the PQ
-curve).
+The library code lives in ``sfseg.official_checks.knet``: ``toy_runs``
+(``shrink_knet`` and ``toy_config``, also used by the K-Net tests) and
+``overfit`` (training and the PQ curve); the toy set in
+``sfseg.datasets.toy.panoptic``.
 """
 
 import argparse
 
-from sfseg.det.testing.overfit import plot_curve, run_overfit
+from sfseg.official_checks.knet.overfit import plot_curve, run_overfit
 from sfseg.utils import resolve_config
 
 

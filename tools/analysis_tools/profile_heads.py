@@ -37,7 +37,7 @@ from sfseg.acceleration import (
     cpu_info,
     override,
 )
-from sfseg.apis.benchmark import build_segmentor
+from sfseg.benchmark import build_segmentor
 from sfseg.utils import resolve_config
 
 COMPARISONS = {
@@ -120,13 +120,18 @@ def to_markdown(name, best, diff, top=10):
         f'| operator | {path_before} ms | {path_after} ms |',
         '|---|---|---|',
     ]
-    shown = [op for op in convs if op in before or op in after] + ops[:top]
+    # the slowest operators, and every one that only one path runs (what
+    # the comparison is about, however fast it is on this CPU)
+    only_one = [op for op in ops[top:] if (op in before) != (op in after)]
+    shown = [op for op in convs if op in before or op in after]
+    shown += ops[:top] + only_one
     lines += [
         f'| {op} | {before.get(op, 0):.0f} | {after.get(op, 0):.0f} |'
         for op in shown
     ]
-    rest_before = sum(before.get(op, 0) for op in ops[top:])
-    rest_after = sum(after.get(op, 0) for op in ops[top:])
+    rest = [op for op in ops if op not in shown]
+    rest_before = sum(before.get(op, 0) for op in rest)
+    rest_after = sum(after.get(op, 0) for op in rest)
     lines.append(f'| other | {rest_before:.0f} | {rest_after:.0f} |')
     return '\n'.join(lines) + '\n'
 

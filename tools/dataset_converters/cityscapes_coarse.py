@@ -13,7 +13,7 @@ tree is never modified. Use the output with ``ClassUniformDataset``'s
 ``boost_dataset`` (configs/sfnet_lite/*coarse-boost*).
 """
 
-from sfseg.datasets import (
+from sfseg.datasets.convert import (
     CITYSCAPES_NUM_IDS,
     cityscapes_label_to_train,
     collect_nested_pairs,

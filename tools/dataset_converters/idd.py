@@ -6,12 +6,12 @@
 
 Reads IDD's ``id``-level label PNGs or its polygon JSONs (``--source``)
 and writes ``_gtFine_labelTrainIds.png`` with the official SFNet mapping;
-the layout and the rules: ``sfseg.datasets.idd_convert``. The input tree
+the layout and the rules: ``sfseg.datasets.convert.idd``. The input tree
 is never modified.
 """
 
-from sfseg.datasets import converter_main
-from sfseg.datasets.idd_convert import SOURCES, collect_idd_pairs, convert_idd
+from sfseg.datasets.convert import converter_main
+from sfseg.datasets.convert.idd import SOURCES, collect_idd_pairs, convert_idd
 
 # the library functions under this tool's own names
 collect_pairs, convert = collect_idd_pairs, convert_idd

@@ -13,8 +13,8 @@ them wrong classes. ``--unknown-ids-to-ignore`` writes ids >= 66 of labels
 without a v2.0 palette as 255 instead (reported with pixel counts).
 """
 
-from sfseg.datasets import converter_main
-from sfseg.datasets.mapillary_convert import (
+from sfseg.datasets.convert import converter_main
+from sfseg.datasets.convert.mapillary import (
     collect_mapillary_pairs,
     convert_mapillary,
 )

@@ -4,14 +4,14 @@
 
 No downloads: seeded random street scenes in Cityscapes naming, so
 ``CityscapesDataset`` reads them unchanged (the scenes and the layout:
-``sfseg.datasets.toy_driving``). Refuses to write into a non-empty
+``sfseg.datasets.toy.driving``). Refuses to write into a non-empty
 directory unless ``--force`` is given.
 """
 
 import argparse
 import sys
 
-from sfseg.datasets.toy_driving import generate
+from sfseg.datasets.toy.driving import generate
 
 
 def parse_args(argv=None):

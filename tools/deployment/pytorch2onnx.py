@@ -36,6 +36,7 @@ from sfseg.deploy import (
 from sfseg.deploy import quantize_onnx as quantize
 from sfseg.deploy.export_warp import WARPS
 from sfseg.deploy.onnx_export import check_opset
+from sfseg.deploy.runtimes import runtime_refusal
 from sfseg.deploy.verify import verify
 from sfseg.utils import (
     exit_on_user_error,
@@ -132,8 +133,7 @@ def parse_args(argv=None):
         '--verify-runtimes',
         nargs='+',
         choices=RUNTIMES,
-        default=list(RUNTIMES),
-        help='runtimes --verify runs (default: all)',
+        help='runtimes --verify runs (default: all that run here)',
     )
     parser.add_argument(
         '--verify-shape',
@@ -196,7 +196,12 @@ def main(argv=None):
         if args.verify_shape and not args.static:
             shapes = [tuple(s) for s in args.verify_shape]
         what = 'pixels disagreeing' if args.argmax else 'max abs diff'
-        for runtime in args.verify_runtimes:
+        runtimes = args.verify_runtimes
+        if runtimes is None:
+            runtimes = [r for r in RUNTIMES if not runtime_refusal(r)]
+            for runtime in sorted(set(RUNTIMES) - set(runtimes)):
+                print(f'verify {runtime} skipped: {runtime_refusal(runtime)}')
+        for runtime in runtimes:
             diffs = verify(wrapper, args.output, shapes, runtime=runtime)
             for size, diff in diffs.items():
                 print(

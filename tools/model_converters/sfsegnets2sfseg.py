@@ -27,7 +27,7 @@ output holds only tensors and plain values and keeps
 import argparse
 import sys
 
-from sfseg.apis.official_checkpoint import (
+from sfseg.models.official.convert import (
     BACKBONES,
     FAMILIES,
     ConversionError,

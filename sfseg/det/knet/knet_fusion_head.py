@@ -161,6 +161,28 @@ class KNetFusionHead(BasePanopticFusionHead):
             masks=binary,
         )
 
+    @staticmethod
+    def mask_probs(masks, meta, rescale=True):
+        """(K, h, w) mask logits -> (K, H, W) probabilities: resized to the
+        padded input, cropped to ``img_shape`` and, with ``rescale``,
+        resized to ``ori_shape``."""
+        pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])
+        img_h, img_w = meta['img_shape'][:2]
+        probs = F.interpolate(
+            masks[None].float().sigmoid(),
+            (pad_h, pad_w),
+            mode='bilinear',
+            align_corners=False,
+        )[:, :, :img_h, :img_w]
+        if rescale:
+            probs = F.interpolate(
+                probs,
+                meta['ori_shape'][:2],
+                mode='bilinear',
+                align_corners=False,
+            )
+        return probs[0]
+
     def predict(
         self,
         cls_scores,
@@ -179,23 +201,7 @@ class KNetFusionHead(BasePanopticFusionHead):
         for cls_score, masks, sample in zip(
             cls_scores, mask_preds, batch_data_samples
         ):
-            meta = sample.metainfo
-            pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])
-            img_h, img_w = meta['img_shape'][:2]
-            probs = F.interpolate(
-                masks[None].float().sigmoid(),
-                (pad_h, pad_w),
-                mode='bilinear',
-                align_corners=False,
-            )[:, :, :img_h, :img_w]
-            if rescale:
-                probs = F.interpolate(
-                    probs,
-                    meta['ori_shape'][:2],
-                    mode='bilinear',
-                    align_corners=False,
-                )
-            probs = probs[0]
+            probs = self.mask_probs(masks, sample.metainfo, rescale)
             result = {}
             if self.panoptic_on:
                 scores, labels = self.kernel_scores(cls_score.float())

@@ -40,7 +40,8 @@ class SFCpuAmpOptimWrapper(SFOptimWrapper):
 
     @contextlib.contextmanager
     def optim_context(self, model):
-        with super().optim_context(model), autocast(
-            device_type='cpu', dtype=self.cast_dtype
+        with (
+            super().optim_context(model),
+            autocast(device_type='cpu', dtype=self.cast_dtype),
         ):
             yield

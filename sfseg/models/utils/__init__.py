@@ -1,10 +1,4 @@
-from .imagenet_init import SFImageNetInit, official_backbone
 from .input_check import check_in_channels
 from .norm_swap import swap_norm
 
-__all__ = [
-    'SFImageNetInit',
-    'check_in_channels',
-    'official_backbone',
-    'swap_norm',
-]
+__all__ = ['check_in_channels', 'swap_norm']
