@@ -45,10 +45,20 @@ SCHEDULE = (
 )
 
 
+# the drift check keeps at most this many logits per channel of a shape
+# (a full copy would double the logits' memory on large images) and
+# references of at most this many shapes not tuned yet
+_SAMPLE_SIDE = 64
+_MAX_REFERENCES = 16
+
+
 def _sample(logits):
-    """Every 4th logit along H and W: what the drift check compares (a
-    full copy would double the logits' memory on large images)."""
-    return logits.detach()[..., ::4, ::4].float()
+    """At most ``_SAMPLE_SIDE`` x ``_SAMPLE_SIDE`` evenly strided logits
+    per channel: what the drift check compares."""
+    h, w = logits.shape[-2:]
+    step_h = -(-h // _SAMPLE_SIDE)
+    step_w = -(-w // _SAMPLE_SIDE)
+    return logits.detach()[..., ::step_h, ::step_w].float()
 
 
 class LayoutTuner:
@@ -95,6 +105,16 @@ class LayoutTuner:
             logits = self.encode_decode(inputs, batch_img_metas)
             return logits, time.perf_counter() - start
 
+    def _keep_reference(self, shape, logits):
+        """Keep the oneDNN call's logits of ``shape``; past
+        ``_MAX_REFERENCES`` shapes (a folder of images of many sizes), the
+        oldest one's shape can no longer be checked, so it keeps oneDNN."""
+        self.reference[shape] = _sample(logits).clone()
+        if len(self.reference) > _MAX_REFERENCES:
+            oldest = next(iter(self.reference))
+            del self.reference[oldest]
+            self.no_nnpack.add(oldest)
+
     def _drifted(self, shape, logits):
         """Whether ``logits`` left the bound around the oneDNN call's."""
         reference = self.reference.get(shape)
@@ -112,7 +132,7 @@ class LayoutTuner:
         inputs = inputs.contiguous(memory_format=_FORMATS[layout])
         logits, elapsed = self._run(inputs, batch_img_metas, shape, timing)
         if not timing and shape not in self.calls:
-            self.reference[shape] = _sample(logits).clone()
+            self._keep_reference(shape, logits)
         elif shape in self.reference and self._drifted(shape, logits):
             self.no_nnpack.add(shape)
             logits, elapsed = self._run(inputs, batch_img_metas, shape, timing)

@@ -10,7 +10,7 @@ from sfseg.acceleration import (
     AccelerationOptions,
 )
 from sfseg.deploy import PRECISIONS_OF
-from sfseg.deploy.runtimes import openvino_refusal
+from sfseg.deploy.runtimes import runtime_refusal
 from sfseg.utils import cpu_info
 
 
@@ -84,8 +84,8 @@ def variant_skip_reason(variant, device, force_bf16=False):
     """Why ``variant`` is not timed on ``device`` (``None``: it is).
 
     CPU: fp16 (CUDA only), emulated bf16 (:func:`bf16_skip_reason`) and
-    OpenVINO where it cannot run (:func:`~sfseg.deploy.runtimes.
-    openvino_refusal`).
+    a runtime that cannot run in this process
+    (:func:`~sfseg.deploy.runtimes.runtime_refusal`).
     CUDA: bf16 on GPUs without native bf16 (compute capability below 8.0),
     int8 and OpenVINO (CPU only), and ONNX Runtime without its CUDA
     provider (the ``onnxruntime-gpu`` build).
@@ -99,9 +99,8 @@ def variant_skip_reason(variant, device, force_bf16=False):
             )
         if variant.precision == 'bf16':
             return bf16_skip_reason(device, force_bf16)
-        if variant.backend == 'openvino' and openvino_refusal():
-            return f'skipped: {openvino_refusal()}'
-        return None
+        refusal = runtime_refusal(variant.backend)
+        return f'skipped: {refusal}' if refusal else None
     if not variant.runs_in_pytorch:
         return _cuda_runtime_skip_reason(variant)
     if variant.precision == 'bf16' and not torch.cuda.is_bf16_supported(

@@ -139,3 +139,24 @@ def test_nnpack_dropped_where_it_drifts_from_onednn(monkeypatch, drift, kept):
         for _ in range(len(SCHEDULE)):
             model.encode_decode(y, None)
     assert tuple(y.shape) not in tuner.no_nnpack  # the bound is an option
+
+
+def test_references_are_bounded_and_evicted_shapes_keep_onednn(monkeypatch):
+    """A folder of images of many sizes: the tuner keeps the oneDNN
+    reference of at most 16 shapes, each at most 64 x 64 per channel; a
+    shape whose reference went can no longer be checked and never runs
+    NNPACK (its later calls do not drift)."""
+    clock = Clock()
+    monkeypatch.setattr(layout_tuner.time, 'perf_counter', clock)
+    model = DriftingSegmentor(clock, {'channels_last': 1, 'nchw': 2}, 1e-3)
+    tuner = tune_layout(model, AccelerationOptions(nnpack=True))
+    with torch.no_grad():
+        first = torch.randn(1, 3, 300, 200)
+        model.encode_decode(first, None)
+        assert tuner.reference[tuple(first.shape)].shape[-2:] == (60, 50)
+        for side in range(8, 8 + 16):
+            model.encode_decode(torch.randn(1, 3, side, side), None)
+        assert len(tuner.reference) == 16
+        assert tuple(first.shape) in tuner.no_nnpack
+        outs = [model.encode_decode(first, None) for _ in SCHEDULE]
+    assert all(torch.equal(o, torch.ones_like(o)) for o in outs)

@@ -27,12 +27,7 @@ import numpy as np
 import pytest
 import torch
 from knet_helpers import REPO
-from panoptic_margins import (
-    EPS,
-    assert_same_where_decided,
-    panoptic_logits,
-    undecided_pixels,
-)
+from panoptic_margins import EPS, assert_same_where_decided, undecided_pixels
 
 from sfseg.datasets.toy.panoptic import toy_metainfo, write_toy_panoptic
 from sfseg.official_checks.knet.toy_runs import toy_config
@@ -139,8 +134,10 @@ def _undecided(trained, network, path):
 
     model = trained['model']
     head = model.panoptic_fusion_head
-    cls_score, masks, meta = panoptic_logits(model, mmcv.imread(path))
-    inputs, _ = network.preprocess(mmcv.imread(path))
+    inputs, samples = network.preprocess(mmcv.imread(path))
+    meta = samples[0].metainfo
+    with torch.no_grad():
+        cls_score, masks = (t[0] for t in model.predict_logits(inputs))
     got_cls, got_masks = (t[0] for t in network.forward(inputs))
     assert float((got_cls.sigmoid() - cls_score.sigmoid()).abs().max()) < EPS
     probs = head.mask_probs(masks, meta)
