@@ -66,7 +66,7 @@ elif [ $PLAN = 1 ]; then
         "$PY" scripts/torch_build.py --plan
         exit 0
     fi
-    echo "torch: $("$PY" -c 'import torch; print(torch.__version__)')"
+    echo "torch: $("$PY" -W ignore -c 'import torch; print(torch.__version__)')"
     "$PY" scripts/mmcv_source.py build/mmcv --plan
     echo 'mmcv build:'
     exec "$PY" scripts/mmcv_build_env.py

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 
 # with FORCE_CUDA=1 and no GPU visible (a container build): Volta (V100),
 # Turing (T4, TITAN RTX), Ampere (A100, RTX 30), Ada, Hopper
@@ -58,8 +59,7 @@ def visible_archs():
 def cuda_refusal(cuda):
     """Why mmcv's CUDA ops cannot be compiled for a torch built for CUDA
     ``cuda``, or None."""
-    import torch
-
+    torch = sys.modules['torch']
     nvcc = find_nvcc()
     major = cuda.split('.')[0]
     if nvcc is None:
@@ -80,7 +80,9 @@ def cuda_refusal(cuda):
 
 
 def plan(environ=os.environ):
-    import torch
+    with warnings.catch_warnings():  # torch's "no numpy" before numpy is in
+        warnings.simplefilter('ignore')
+        import torch
 
     env = dict(MMCV_WITH_OPS='1')
     cuda = torch.version.cuda
