@@ -103,8 +103,10 @@ else
         # a CUDA torch never takes the wheel cache, which may hold a build
         # against another torch
         if have 'import torch; assert torch.version.cuda'; then
-            MMCV_PIP+=(--no-cache-dir --force-reinstall --no-deps)
+            MMCV_PIP+=(--no-cache-dir)
         fi
+        # an mmcv without the wanted ops goes first: pip would keep it
+        "${PIP[@]}" uninstall --yes mmcv >/dev/null 2>&1 || true
         if [ $WANT_CUDA = 1 ]; then
             step "building mmcv 2.1.0 with CUDA ops from $SOURCE (${BUILD_ENV[*]})"
         else
