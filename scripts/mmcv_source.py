@@ -12,6 +12,9 @@ package's metadata, which runs that same line, so the tarball is taken
 from the index's simple page and checked against the hash PyPI lists.
 
     python scripts/mmcv_source.py BUILD_DIR [--plan]
+
+``SFSEG_MMCV_SOURCE`` (a requirement, or a folder holding mmcv 2.1.0's
+source that builds on this Python) is printed as is: nothing is fetched.
 """
 
 import hashlib
@@ -95,6 +98,10 @@ def fetch(build_dir, index):
 
 def main(argv):
     build_dir, plan = argv[1], argv[2:] == ['--plan']
+    chosen = os.environ.get('SFSEG_MMCV_SOURCE')
+    if chosen:
+        print(f'mmcv: {chosen} (SFSEG_MMCV_SOURCE)' if plan else chosen)
+        return 0
     if not needs_mend():
         print('mmcv: mmcv==2.1.0 from the index' if plan else 'mmcv==2.1.0')
         return 0

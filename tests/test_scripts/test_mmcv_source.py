@@ -13,6 +13,7 @@ from common import REPO
 
 @pytest.fixture
 def source(monkeypatch):
+    monkeypatch.delenv('SFSEG_MMCV_SOURCE', raising=False)
     spec = importlib.util.spec_from_file_location(
         'mmcv_source', osp.join(REPO, 'scripts', 'mmcv_source.py')
     )
@@ -84,6 +85,13 @@ def test_older_pythons_take_the_index_release(source, capsys, monkeypatch):
     monkeypatch.setattr(source.sys, 'version_info', (3, 13, 1))
     assert source.main(['mmcv_source.py', 'unused', '--plan']) == 0
     assert 'mended' in capsys.readouterr().out
+
+
+def test_a_chosen_source_is_taken_as_is(source, capsys, monkeypatch):
+    monkeypatch.setenv('SFSEG_MMCV_SOURCE', '/src/mmcv-2.1.0')
+    monkeypatch.setattr(source.sys, 'version_info', (3, 13, 0))
+    assert source.main(['mmcv_source.py', 'unused']) == 0
+    assert capsys.readouterr().out == '/src/mmcv-2.1.0\n'
 
 
 def test_a_tarball_of_other_bytes_is_refused(source, tmp_path, monkeypatch):
