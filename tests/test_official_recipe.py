@@ -284,12 +284,14 @@ def test_config_follows_its_official_script(path):
     assert pre.std == [58.395, 57.12, 57.375] and pre.bgr_to_rgb
     # every official script starts from the ImageNet weights
     assert cfg.model.backbone.init_cfg == dict(type='SFImageNetInit')
-    # faults: NaN gradients stop training; slurm signals checkpoint
+    # faults: NaN gradients stop training; slurm signals checkpoint;
+    # compile=True compiles the network
     assert cfg.optim_wrapper.type == 'SFOptimWrapper'
     assert cfg.optim_wrapper.nonfinite == 'stop'
     assert [h.type for h in cfg.custom_hooks] == [
         'SFRandomStateHook',
         'SFRequeueHook',
+        'SFCompileHook',
     ]
 
 

@@ -4,6 +4,8 @@ Same command line as mmseg's ``tools/train.py``; ``sfseg`` is imported so
 its modules are registered even when the config has no custom_imports.
 The training set is wrapped in ``SFSampleGuard`` (options: the config's
 ``sample_guard`` dict, e.g. ``--cfg-options sample_guard.on_bad=skip``).
+``--cfg-options compile=True`` compiles the network and its losses
+(``SFCompileHook``), not mmengine's whole training step.
 """
 
 import argparse
@@ -17,6 +19,7 @@ from torch.distributed.elastic.multiprocessing.errors import record
 
 from sfseg.engine import (
     add_common_args,
+    compile_network,
     enable_amp,
     enable_auto_scale_lr,
     guard_training_samples,
@@ -84,6 +87,7 @@ def main():
             cfg.load_from = latest
     skip_imagenet_init_when_loading(cfg)
     guard_training_samples(cfg)
+    compile_network(cfg)
     Runner.from_cfg(cfg).train()
 
 

@@ -107,7 +107,11 @@ default_hooks = dict(
 # Exact --resume: every rank's random streams go into the checkpoint, and
 # checkpoints are written so that a kill never leaves a truncated one; on
 # slurm, SIGUSR1 / SIGTERM checkpoint the current iteration and requeue.
-custom_hooks = [dict(type='SFRandomStateHook'), dict(type='SFRequeueHook')]
+custom_hooks = [
+    dict(type='SFRandomStateHook'),
+    dict(type='SFRequeueHook'),
+    dict(type='SFCompileHook'),  # compile=True: the network, not the step
+]
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

@@ -12,6 +12,7 @@ from sfseg.utils import cpu_info
 from sfseg.utils.config_lookup import resolve_config
 from sfseg.utils.user_errors import SFSegUserError
 
+from .hooks.compile_hook import compile_options
 from .resume import find_verified_checkpoint
 
 
@@ -183,6 +184,20 @@ def guard_training_samples(cfg):
     loader['dataset'] = dict(
         type='mmseg.SFSampleGuard', dataset=dataset, **options
     )
+
+
+def compile_network(cfg):
+    """Give a config that asks for ``compile`` the ``SFCompileHook`` (the
+    network and its losses compiled instead of mmengine's whole
+    ``train_step``; see :mod:`sfseg.engine.hooks.compile_hook`), unless it
+    has one. -> whether the config asks for ``compile``."""
+    if compile_options(cfg) is None:
+        return False
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type')).endswith('SFCompileHook') for h in hooks):
+        # scoped: mmdet configs (K-Net, default_scope mmdet) reach it too
+        cfg.custom_hooks = hooks + [dict(type='mmseg.SFCompileHook')]
+    return True
 
 
 def add_common_args(parser):

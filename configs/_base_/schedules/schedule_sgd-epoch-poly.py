@@ -39,4 +39,8 @@ default_hooks = dict(
 # Exact --resume: every rank's random streams go into the checkpoint, and
 # checkpoints are written so that a kill never leaves a truncated one; on
 # slurm, SIGUSR1 / SIGTERM checkpoint the current iteration and requeue.
-custom_hooks = [dict(type='SFRandomStateHook'), dict(type='SFRequeueHook')]
+custom_hooks = [
+    dict(type='SFRandomStateHook'),
+    dict(type='SFRequeueHook'),
+    dict(type='SFCompileHook'),  # compile=True: the network, not the step
+]

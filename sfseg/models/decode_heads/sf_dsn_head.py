@@ -1,16 +1,17 @@
 """Deep-supervision branch of SFNet."""
 
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
+
+from .decode_head import SFDecodeHead
 
 
 @MODELS.register_module()
-class SFDSNHead(BaseDecodeHead):
+class SFDSNHead(SFDecodeHead):
     """3x3 conv-norm-act -> Dropout2d -> 1x1 classifier (official ``dsn``).
 
     Built and called by :class:`SFHead` on its intermediate aligned sums
-    during training only; reusing ``BaseDecodeHead`` gives it mmseg's loss
+    during training only; reusing ``SFDecodeHead`` gives it mmseg's loss
     computation (resize, pixel sampler, loss list, accuracy).
 
     Shape:

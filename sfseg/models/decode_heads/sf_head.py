@@ -3,18 +3,18 @@
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.utils import is_list_of
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import add_prefix
 
 from ..layers import upsample_cat
 from ..necks import SFNeck
 from ..utils import check_in_channels
+from .decode_head import SFDecodeHead
 from .sf_dsn_head import SFDSNHead
 
 
 @MODELS.register_module()
-class SFHead(BaseDecodeHead):
+class SFHead(SFDecodeHead):
     """SFNet head (official ``UperNetAlignHead``).
 
     ``P = SFNeck(x)`` gives L aligned levels; every level is upsampled to

@@ -1,16 +1,16 @@
 """SFNet-Lite decode head: one GD-FAM, two-level fusion, classifier."""
 
 from mmcv.cnn import ConvModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 
 from ..layers import upsample_cat
 from ..necks import SFLiteNeck
 from ..utils import check_in_channels
+from .decode_head import SFDecodeHead
 
 
 @MODELS.register_module()
-class SFLiteHead(BaseDecodeHead):
+class SFLiteHead(SFDecodeHead):
     """SFNet-Lite head (official ``UperNetAlignHeadV2``, GD-FAM).
 
     ``(fused, p_1, ...) = SFLiteNeck(x)``; the extra laterals are

@@ -62,22 +62,24 @@ class SFOhemCrossEntropy(nn.Module):
 
     @torch.no_grad()
     def hard_pixels(self, cls_score, label, ignore_index=255):
-        """Boolean N x H x W mask of the pixels the loss keeps."""
+        """Boolean N x H x W mask of the pixels the loss keeps.
+
+        Computed on tensors only (no ``.item()``, no branch on a value),
+        so that ``torch.compile`` keeps the loss in one graph.
+        """
         c = cls_score.shape[1]
         target = label.reshape(-1)
         valid = target != ignore_index
-        num_valid = int(valid.sum())
-        if self.min_kept > num_valid or num_valid == 0:
-            return valid.view_as(label)
+        num_valid = valid.sum()
         prob = F.softmax(cls_score.float(), dim=1)
         prob = prob.transpose(0, 1).reshape(c, -1)
         safe = target.masked_fill(~valid, 0)
         p_gt = prob.gather(0, safe[None]).squeeze(0).masked_fill(~valid, 1)
-        threshold = self.thresh
         kth = torch.kthvalue(p_gt, min(p_gt.numel(), self.min_kept)).values
-        if kth > self.thresh:
-            threshold = kth
-        return (valid & (p_gt <= threshold)).view_as(label)
+        threshold = kth.clamp(min=self.thresh)  # max(thresh, kth)
+        mined = valid & (p_gt <= threshold)
+        no_mining = (num_valid < self.min_kept) | (num_valid == 0)
+        return torch.where(no_mining, valid, mined).view_as(label)
 
     def forward(
         self, cls_score, label, weight=None, ignore_index=255, **kwargs
@@ -88,15 +90,16 @@ class SFOhemCrossEntropy(nn.Module):
                 'with a sampler (got pixel weights)'
             )
         keep = self.hard_pixels(cls_score, label, ignore_index)
-        if not keep.any():
-            # The official loss returns NaN here (0/0), which would poison
-            # the weights; no pixel gives no gradient instead.
-            return cls_score.sum() * 0.0
         target = label.masked_fill(~keep, ignore_index)
-        loss = F.cross_entropy(
-            cls_score, target, ignore_index=ignore_index, reduction='mean'
+        total = F.cross_entropy(
+            cls_score, target, ignore_index=ignore_index, reduction='sum'
         )
-        return self.loss_weight * loss
+        # The mean over the kept pixels, as 'mean' computes it (the same
+        # sum, divided by the count); with no pixel kept the official loss
+        # is NaN (0/0), which would poison the weights: 0 here, and no
+        # gradient.
+        count = keep.sum().clamp(min=1).to(total.dtype)
+        return self.loss_weight * (total / count)
 
     @property
     def loss_name(self):
