@@ -130,6 +130,13 @@ def parse_args(argv=None):
         help='BN folding, NNPACK kernels and the faster memory layout '
         '(default: on CPU)',
     )
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='the fast path compiled with torch.compile (semantic, '
+        'pytorch backend): the first image of each size compiles '
+        '(tens of seconds), later ones run faster',
+    )
     return parser.parse_args(argv)
 
 
@@ -149,6 +156,7 @@ def main(argv=None):
         precision=args.precision,
         backend=args.backend,
         calib=args.calib,
+        compile=args.compile,
         skip_existing=args.skip_existing,
         max_pixels=args.max_pixels,
         oversize=args.oversize,

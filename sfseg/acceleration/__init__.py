@@ -8,6 +8,7 @@ this package: its replacements attach from outside.
 
 from sfseg.utils import cpu_info
 
+from .compiled_network import CompiledNetwork, use_compiled_network
 from .flow_warp import FastFlowWarp, use_fast_flow_warp
 from .gather_warp import can_gather_warp, gather_warp
 from .layout_copy import to_channels_last, to_nchw
@@ -41,6 +42,7 @@ from .tracing import is_tracing
 
 __all__ = [
     'AccelerationOptions',
+    'CompiledNetwork',
     'FastFlowWarp',
     'LayoutTuner',
     'LowResFusion',
@@ -69,6 +71,7 @@ __all__ = [
     'to_channels_last',
     'to_nchw',
     'tune_layout',
+    'use_compiled_network',
     'use_fast_flow_warp',
     'use_low_res_fusion',
     'use_nnpack_conv',

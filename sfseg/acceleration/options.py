@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
 
+import torch
+
 
 @dataclasses.dataclass(frozen=True)
 class AccelerationOptions:
@@ -39,6 +41,11 @@ class AccelerationOptions:
         grid_cache (bool): flow warps reuse their identity grid per size.
         separable_max_pool (bool): 3x3 / stride-2 max pooling of NCHW
             tensors as separable strided maxima.
+        compile (bool): the network (backbone, neck, head) compiled with
+            ``torch.compile`` after the steps above, one graph per input
+            size, with Inductor's freezing on CPU
+            (:class:`~sfseg.acceleration.CompiledNetwork`; the first call
+            at a size compiles, which takes tens of seconds).
 
     Thresholds:
         kernel_timing (bool): NNPACK convolutions time kernels for input
@@ -55,6 +62,8 @@ class AccelerationOptions:
         low_res_min_area_ratio (float): levels at least this many times
             smaller in area than the finest go the low-resolution way.
         grid_cache_size (int): identity grids kept per warp module.
+        compile_sizes (int): input sizes compiled (later sizes run the
+            uncompiled network); at most dynamo's ``recompile_limit``.
     """
 
     drop_training: bool = True
@@ -72,6 +81,8 @@ class AccelerationOptions:
     nnpack_max_drift: float = 2e-5
     low_res_min_area_ratio: float = 4
     grid_cache_size: int = 16
+    compile: bool = False
+    compile_sizes: int = 8
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(AccelerationOptions))
@@ -80,7 +91,11 @@ _OVERRIDES = ContextVar('sfseg_acceleration_overrides', default=None)
 
 def in_effect(options):
     """``options`` with the changes of the enclosing :func:`override`
-    blocks (``options`` itself outside any)."""
+    blocks (``options`` itself outside any, and under ``torch.compile``,
+    which cannot trace a context variable: the replacements step aside
+    there anyway)."""
+    if torch.compiler.is_compiling():
+        return options
     changes = _OVERRIDES.get()
     if not changes:
         return options

@@ -8,6 +8,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from .compiled_network import use_compiled_network
 from .flow_warp import use_fast_flow_warp
 from .low_res_fusion import use_low_res_fusion
 from .nnpack_conv import use_nnpack_conv
@@ -94,7 +95,9 @@ def accelerate(model, options=None):
     fusion (:class:`~sfseg.acceleration.LowResFusion`), the flow warps
     (:class:`~sfseg.acceleration.FastFlowWarp`), max pooling
     (:class:`~sfseg.acceleration.SeparableMaxPool2d`) and the 3x3
-    convolutions (:class:`~sfseg.acceleration.NNPACKConv2d`). The options
+    convolutions (:class:`~sfseg.acceleration.NNPACKConv2d`); last, the
+    network may be compiled (:class:`~sfseg.acceleration.CompiledNetwork`,
+    which the replacements step aside for). The options
     are kept as ``model.acceleration``.
     """
     options = options or AccelerationOptions()
@@ -114,5 +117,7 @@ def accelerate(model, options=None):
         use_separable_max_pool(model, options)
     if options.nnpack:
         use_nnpack_conv(model, options)
+    if options.compile:
+        use_compiled_network(model, options)
     model.acceleration = options
     return model

@@ -57,15 +57,24 @@ def _on_cpu(model):
     return param is None or param.device.type == 'cpu'
 
 
-def _use_fast_path(fast, model):
-    return _on_cpu(model) if fast is None else fast
+def _use_fast_path(fast, model, compile=False):
+    if compile and fast is False:
+        raise ValueError('compile=True compiles the fast path: not with fast')
+    return compile or (_on_cpu(model) if fast is None else fast)
 
 
-def _prepare_fast(model):
+def _prepare_fast(model, compile=False):
     """BN folding, NNPACK kernels where faster, and on CPU the faster of
     channels-last and NCHW chosen from the first calls
-    (:mod:`sfseg.acceleration.layout_tuner`)."""
+    (:mod:`sfseg.acceleration.layout_tuner`); with ``compile``, BN folding
+    and channels-last, then the network compiled per input size
+    (:class:`~sfseg.acceleration.CompiledNetwork`)."""
     on_cpu = _on_cpu(model)
+    if compile:
+        accelerate(
+            model, AccelerationOptions(channels_last=True, compile=True)
+        )
+        return
     options = AccelerationOptions(channels_last=True, nnpack=on_cpu)
     accelerate(model, options)
     if on_cpu:
@@ -98,7 +107,12 @@ def dataset_meta_of(checkpoint, model):
 
 
 def init_model(
-    config, checkpoint=None, device='cpu', cfg_options=None, fast=None
+    config,
+    checkpoint=None,
+    device='cpu',
+    cfg_options=None,
+    fast=None,
+    compile=False,
 ):
     """Build a segmentor for inference; see the module docstring.
 
@@ -110,6 +124,8 @@ def init_model(
             CUDA device.
         cfg_options: overrides merged into the config.
         fast: BN folding + channels-last; ``None`` means on CPU only.
+        compile: the fast path's network compiled with ``torch.compile``,
+            one graph per input size (the first call at a size compiles).
     """
     if not isinstance(config, Config):
         config = Config.fromfile(resolve_config(config))
@@ -118,14 +134,15 @@ def init_model(
         loaded = load_weights_strictly(model, checkpoint)
         model.dataset_meta = dataset_meta_of(loaded, model)
     model = revert_sync_batchnorm(model).to(device).eval()
-    if _use_fast_path(fast, model):
-        _prepare_fast(model)
+    if _use_fast_path(fast, model, compile):
+        _prepare_fast(model, compile)
     return model
 
 
 class SFSegInferencer(MMSegInferencer):
     """``MMSegInferencer`` with sfseg config names, strict weights and the
-    fast CPU path (``fast``; ``None`` means on CPU only). Tools that call
+    fast CPU path (``fast``; ``None`` means on CPU only; ``compile``
+    compiles its network per input size). Tools that call
     it once per image pass ``show_progress=False`` and show their own.
 
     ``backend``, ``precision``, ``calibration`` (images: paths or BGR
@@ -144,6 +161,7 @@ class SFSegInferencer(MMSegInferencer):
         device=None,
         scope='mmseg',
         fast=None,
+        compile=False,
         show_progress=True,
         precision='fp32',
         backend='pytorch',
@@ -173,8 +191,8 @@ class SFSegInferencer(MMSegInferencer):
                 self.model, backend, self.precision, calib, threads
             )
             route_through(self.model, network)
-        elif _use_fast_path(fast, self.model):
-            _prepare_fast(self.model)
+        elif _use_fast_path(fast, self.model, compile):
+            _prepare_fast(self.model, compile)
 
     def normalised_inputs(self, images):
         """``images`` as the network sees them: N x 3 x H x W float32

@@ -224,6 +224,7 @@ def segment(
     precision='auto',
     backend='pytorch',
     calib=None,
+    compile=False,
     skip_existing=False,
     max_pixels=DEFAULT_MAX_PIXELS,
     oversize='refuse',
@@ -242,7 +243,13 @@ def segment(
         read_image, max_pixels=max_pixels, oversize=oversize
     )
     inferencer = None
-    if check_task(config, task) == 'panoptic':
+    task = check_task(config, task)
+    if compile and (task == 'panoptic' or backend != 'pytorch'):
+        raise SFSegUserError(
+            '--compile compiles the PyTorch network of a semantic model; '
+            f'not with task {task!r} and backend {backend!r}'
+        )
+    if task == 'panoptic':
         outputs = task_builder('panoptic', config)(
             config,
             checkpoint,
@@ -266,6 +273,7 @@ def segment(
             weights=checkpoint,
             device=device,
             fast=fast,
+            compile=compile,
             show_progress=False,
             precision=precision,
             backend=backend,

@@ -160,6 +160,9 @@ VARIANTS = {
     'fast-concat': BenchmarkVariant(replace(_FAST, low_res_fusion=False)),
     # fast with oneDNN only
     'fast-onednn': BenchmarkVariant(replace(_FAST, nnpack=False)),
+    # fast-onednn compiled with torch.compile (Inductor, freezing on CPU;
+    # the first call compiles: first_call_s in the JSON)
+    'compile': BenchmarkVariant(replace(_FAST, nnpack=False, compile=True)),
     # folded + channels-last under bf16 / fp16 (CUDA only) autocast
     'bf16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='bf16'),
     'fp16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='fp16'),

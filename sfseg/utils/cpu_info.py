@@ -6,6 +6,7 @@ without them PyTorch emulates it and runs several times slower than fp32.
 """
 
 import functools
+import os
 import platform
 
 import torch
@@ -68,3 +69,30 @@ def describe():
     if capability is not None:
         parts.append(f'PyTorch kernels: {capability()}')
     return f'{cpu_model()} ({"; ".join(parts)})'
+
+
+def kernel_isa():
+    """The ISA of the kernels in effect: ATen's CPU capability and the
+    oneDNN limit (``ATEN_CPU_CAPABILITY``, ``ONEDNN_MAX_CPU_ISA``), e.g.
+    ``'avx512-native'`` or ``'avx2-avx2'``."""
+    onednn = os.environ.get('ONEDNN_MAX_CPU_ISA') or 'native'
+    return f'{torch.backends.cpu.get_cpu_capability()}-{onednn}'.lower()
+
+
+def key_inductor_cache():
+    """Give Inductor an on-disk cache per :func:`kernel_isa`.
+
+    Inductor's cache key leaves out the oneDNN / ATen ISA limits, so a
+    graph compiled with AVX-512 kernels was reused by a run limited to
+    AVX2 and crashed it (a segmentation fault). A cache folder set by the
+    user is kept; torch's default gets a sub-folder per ISA. Call before
+    the first compilation; -> the folder."""
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+
+    chosen = os.environ.get('TORCHINDUCTOR_CACHE_DIR')
+    default = default_cache_dir()
+    if chosen and os.path.dirname(chosen) != default and chosen != default:
+        return chosen
+    folder = os.path.join(default, kernel_isa())
+    os.environ['TORCHINDUCTOR_CACHE_DIR'] = folder
+    return folder

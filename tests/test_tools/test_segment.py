@@ -119,6 +119,36 @@ def test_labels_match_the_model(toy_city, weights, tmp_path):
     assert (labels == want).mean() > 0.999
 
 
+def test_compiled_labels_match_the_model(toy_city, weights, tmp_path):
+    from mmseg.apis import inference_model
+
+    from sfseg.apis import init_model
+
+    image = toy_images(toy_city)[0]
+    assert (
+        main([image, CFG, weights, '--out-dir', str(tmp_path), '--compile'])
+        == 0
+    )
+    stem = osp.splitext(osp.basename(image))[0]
+    labels = cv2.imread(
+        str(tmp_path / 'pred' / f'{stem}_pred.png'), cv2.IMREAD_UNCHANGED
+    )
+    model = init_model(CFG, weights, fast=False)
+    want = inference_model(model, image).pred_sem_seg.data[0].numpy()
+    assert (labels == want).mean() > 0.999
+    with pytest.raises(ValueError, match='compiles the fast path'):
+        init_model(CFG, weights, fast=False, compile=True)
+
+
+def test_compile_refused_off_the_pytorch_network(toy_city, weights, tmp_path):
+    from sfseg.utils import SFSegUserError
+
+    image = toy_images(toy_city)[0]
+    with pytest.raises(SFSegUserError, match="backend 'onnxruntime'"):
+        segment(image, CFG, weights, str(tmp_path), compile=True,
+                backend='onnxruntime')  # fmt: skip
+
+
 def test_single_bad_image_stops(mixed_folder, weights, tmp_path):
     with pytest.raises(InputImageError, match='broken.png: unreadable'):
         segment(str(mixed_folder / 'broken.png'), CFG, weights, str(tmp_path))

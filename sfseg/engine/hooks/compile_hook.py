@@ -26,6 +26,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from sfseg.utils import cpu_info
+
 
 def compile_options(cfg):
     """The ``compile`` key of a config as ``torch.compile`` keyword
@@ -69,6 +71,7 @@ class SFCompileHook(Hook):
         options = compile_options(runner.cfg)
         if options is None:
             return
+        cpu_info.key_inductor_cache()
         # the Runner's torch.compile(train_step), an instance attribute
         runner.model.__dict__.pop('train_step', None)
         model = (
