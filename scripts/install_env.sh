@@ -110,7 +110,7 @@ else
         if [ $WANT_CUDA = 1 ]; then
             step "building mmcv 2.1.0 with CUDA ops from $SOURCE (${BUILD_ENV[*]})"
         else
-            step "building mmcv 2.1.0 with CPU ops from $SOURCE (about 14 min on 2 cores)"
+            step "building mmcv 2.1.0 with CPU ops from $SOURCE (about 14 min on 2 cores; pip's wheel cache keeps a build from the index)"
         fi
         env "${BUILD_ENV[@]}" "${MMCV_PIP[@]}" "$SOURCE"
         rm -rf build/mmcv
