@@ -102,3 +102,17 @@ def test_bound_above_dynamos_limit_refused():
     options = AccelerationOptions(compile=True, compile_sizes=limit + 1)
     with pytest.raises(ValueError, match="exceeds dynamo's recompile_limit"):
         accelerate(lite_model(), options)
+
+
+@pytest.mark.parametrize('device, options', [('cpu', {'freezing': True}),
+                                             ('meta', None)])  # fmt: skip
+def test_freezing_on_a_cpu_only(monkeypatch, device, options):
+    """Inductor's freezing (weights as constants) for CPU models; any
+    other device (a GPU; here 'meta') compiles without it."""
+    from sfseg.acceleration import CompiledNetwork
+
+    seen = {}
+    monkeypatch.setattr(torch, 'compile', lambda fn, **kw: seen.update(kw))
+    model = torch.nn.Conv2d(3, 3, 1, device=device)
+    CompiledNetwork(model, AccelerationOptions(compile=True))
+    assert seen == dict(dynamic=False, options=options)
