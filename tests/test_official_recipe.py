@@ -285,13 +285,14 @@ def test_config_follows_its_official_script(path):
     # every official script starts from the ImageNet weights
     assert cfg.model.backbone.init_cfg == dict(type='SFImageNetInit')
     # faults: NaN gradients stop training; slurm signals checkpoint;
-    # compile=True compiles the network
+    # compile=True compiles the network; official files as load_from
     assert cfg.optim_wrapper.type == 'SFOptimWrapper'
     assert cfg.optim_wrapper.nonfinite == 'stop'
     assert [h.type for h in cfg.custom_hooks] == [
         'SFRandomStateHook',
         'SFRequeueHook',
         'SFCompileHook',
+        'SFOfficialWeightsHook',
     ]
 
 

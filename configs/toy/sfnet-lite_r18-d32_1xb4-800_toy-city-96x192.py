@@ -111,6 +111,7 @@ custom_hooks = [
     dict(type='SFRandomStateHook'),
     dict(type='SFRequeueHook'),
     dict(type='SFCompileHook'),  # compile=True: the network, not the step
+    dict(type='SFOfficialWeightsHook'),  # official files as load_from
 ]
 env_cfg = dict(
     cudnn_benchmark=False,

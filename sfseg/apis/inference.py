@@ -47,6 +47,7 @@ from sfseg.utils import (
     load_weights_strictly,
     resolve_config,
 )
+from sfseg.utils.checkpoint_formats import fit_checkpoint
 from sfseg.utils.strict_loading import state_dict_of
 
 from .runtime_network import RuntimeNetwork, route_through
@@ -217,10 +218,13 @@ class SFSegInferencer(MMSegInferencer):
 
     def _load_weights_to_model(self, model, checkpoint, cfg):
         if checkpoint is not None:
+            name = self._weights_name or 'checkpoint'
             try:
+                checkpoint = fit_checkpoint(
+                    checkpoint, model.state_dict(), name
+                )
                 check_state_dict(model, state_dict_of(checkpoint))
             except CheckpointMismatchError as err:
-                name = self._weights_name or 'checkpoint'
                 raise CheckpointMismatchError(
                     f'{name} does not fit the model: {err}'
                 ) from None

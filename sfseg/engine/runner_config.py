@@ -83,7 +83,16 @@ def load_runner_config(
     elif cfg.get('work_dir') is None:
         name = osp.splitext(osp.basename(path))[0]
         cfg.work_dir = osp.join('./work_dirs', name)
+    add_custom_hook(cfg, 'SFOfficialWeightsHook')
     return cfg
+
+
+def add_custom_hook(cfg, name):
+    """Give ``cfg`` the sfseg hook ``name`` unless it has it."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type')).endswith(name) for h in hooks):
+        # scoped: mmdet configs (K-Net, default_scope mmdet) reach it too
+        cfg.custom_hooks = hooks + [dict(type=f'mmseg.{name}')]
 
 
 def enable_auto_scale_lr(cfg, path):
@@ -193,10 +202,7 @@ def compile_network(cfg):
     has one. -> whether the config asks for ``compile``."""
     if compile_options(cfg) is None:
         return False
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(str(h.get('type')).endswith('SFCompileHook') for h in hooks):
-        # scoped: mmdet configs (K-Net, default_scope mmdet) reach it too
-        cfg.custom_hooks = hooks + [dict(type='mmseg.SFCompileHook')]
+    add_custom_hook(cfg, 'SFCompileHook')
     return True
 
 

@@ -10,5 +10,5 @@ the benchmarks and the tests:
   sfseg's; ``same_draws``: both pipelines on the same random draws;
 - ``official_training``: training steps of both codes side by side;
 - ``official_layouts``: synthetic checkpoints in the official key
-  layouts (``tests/data/official_keys``).
+  layouts (``official_keys/``, shipped with this package).
 """

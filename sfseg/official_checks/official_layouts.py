@@ -1,7 +1,7 @@
-"""Synthetic checkpoints in the official layouts, for tests and checks.
+r"""Synthetic checkpoints in the official layouts, for tests and checks.
 
 The key names, shapes and dtypes of every released official file are
-dumped as tables (``tests/data/official_keys/<name>.tsv``, one
+dumped as tables (:data:`OFFICIAL_KEYS`\ ``/<name>.tsv``, one
 ``key<TAB>shape<TAB>dtype`` line per tensor; see that folder's README).
 These helpers fill a table with seeded random values and write it the way
 the official code saved it, so conversion and ImageNet initialisation are
@@ -12,6 +12,9 @@ import os.path as osp
 
 import numpy as np
 import torch
+
+# the tables, shipped with this package (see the README there)
+OFFICIAL_KEYS = osp.join(osp.dirname(osp.abspath(__file__)), 'official_keys')
 
 
 def read_layout(tables, name):
@@ -35,6 +38,18 @@ def random_state(tables, name, seed=0):
             state[key] = torch.randint(0, 100, shape, generator=gen)
         else:
             state[key] = torch.randn(shape, generator=gen)
+    return state
+
+
+def runnable_state(tables, name, seed=0):
+    """:func:`random_state` with weights that keep a forward finite:
+    positive BN variances, conv weights scaled by 1 / sqrt(fan-in)."""
+    state = random_state(tables, name, seed)
+    for key, value in state.items():
+        if key.endswith('running_var'):
+            state[key] = value.abs() + 0.5
+        elif value.dim() == 4:
+            state[key] = value / value[0].numel() ** 0.5
     return state
 
 

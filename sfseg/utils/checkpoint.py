@@ -30,6 +30,7 @@ import pickle
 
 import torch
 
+from .checkpoint_formats import adapt_checkpoint
 from .user_errors import SFSegUserError
 
 TRUST_ENV = 'SFSEG_TRUST_CHECKPOINTS'
@@ -173,12 +174,20 @@ def load_checkpoint_file(filename, map_location=None):
         )
 
 
+def read_checkpoint(filename, map_location=None):
+    """:func:`load_checkpoint_file` in sfseg's layout: a file of another
+    registered layout (an official SFSegNets release) is converted in
+    memory (:mod:`sfseg.utils.checkpoint_formats`)."""
+    checkpoint = load_checkpoint_file(filename, map_location=map_location)
+    return adapt_checkpoint(checkpoint, filename)
+
+
 def _load_from_local(filename, map_location=None):
-    # mmengine's own local loader, loading through load_checkpoint_file.
+    # mmengine's own local loader, loading through read_checkpoint.
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    return load_checkpoint_file(filename, map_location=map_location)
+    return read_checkpoint(filename, map_location=map_location)
 
 
 def _allowlisted_loader(loader):
@@ -187,7 +196,8 @@ def _allowlisted_loader(loader):
     @functools.wraps(loader)
     def load(filename, map_location=None):
         with allowlisted(filename):
-            return loader(filename, map_location)
+            checkpoint = loader(filename, map_location)
+        return adapt_checkpoint(checkpoint, filename)
 
     load._sfseg_allowlisted = True
     return load
@@ -197,9 +207,10 @@ def patch_checkpoint_loading() -> bool:
     """Route mmengine's checkpoint loaders through the allowlist.
 
     The local-file loader (``--resume``, ``load_from``, ``init_model``,
-    ``mim test``) becomes :func:`load_checkpoint_file`; the URL loaders
-    keep their code and get the allowlist. Returns False when this torch
-    has no ``safe_globals`` (then mmengine is left as it is).
+    ``mim test``) becomes :func:`read_checkpoint`; the URL loaders keep
+    their code and get the allowlist; both read the registered layouts.
+    Returns False when this torch has no ``safe_globals`` (then mmengine
+    is left as it is).
     """
     if not hasattr(torch.serialization, 'safe_globals'):
         return False

@@ -10,14 +10,12 @@ hold nothing else.
 
 import re
 
-from .checkpoint import load_checkpoint_file
+from .checkpoint import read_checkpoint
+from .checkpoint_formats import adapt_checkpoint, fit_checkpoint
 from .user_errors import SFSegUserError
 
 SHOWN_KEYS = 3
 _CLASSIFIER = re.compile(r'(^|\.)conv_seg\.(weight|bias)$')
-# Top-level names only the official SFSegNets models have (mmseg models
-# use decode_head / backbone.stem).
-_OFFICIAL_PREFIXES = ('head.', 'layer0.')
 
 
 class CheckpointMismatchError(SFSegUserError, ValueError):
@@ -53,11 +51,6 @@ def _likely_cause(missing, unexpected, misshaped):
                 f'likely cause: num_classes {model_shape[0]} in the config,'
                 f' {ckpt_shape[0]} in the checkpoint ({key})'
             )
-    if any(k.startswith(_OFFICIAL_PREFIXES) for k in unexpected):
-        return (
-            'likely cause: an official SFSegNets checkpoint; convert it '
-            'with tools/model_converters/sfsegnets2sfseg.py first'
-        )
     if missing and not unexpected:
         heads = {k.split('.')[0] for k in missing}
         if heads <= {'decode_head', 'auxiliary_head'}:
@@ -110,14 +103,18 @@ def check_state_dict(model, state):
 
 
 def load_weights_strictly(model, checkpoint, filename=None):
-    """Load ``checkpoint`` (a path or an already loaded dict) into
-    ``model`` with every key and shape matching; return the checkpoint
-    dict. The error names ``filename`` and the first keys at fault."""
+    """Load ``checkpoint`` (a path or an already loaded dict; an
+    official SFSegNets file is read in memory) into ``model`` with every
+    key and shape matching; return the checkpoint dict. The error names
+    ``filename`` and the first keys at fault."""
     if isinstance(checkpoint, str):
         filename = filename or checkpoint
-        checkpoint = load_checkpoint_file(checkpoint, map_location='cpu')
+        checkpoint = read_checkpoint(checkpoint, map_location='cpu')
+    else:
+        checkpoint = adapt_checkpoint(checkpoint, filename)
     name = filename or 'checkpoint'
     try:
+        checkpoint = fit_checkpoint(checkpoint, model.state_dict(), name)
         state = state_dict_of(checkpoint)
         check_state_dict(model, state)
     except CheckpointMismatchError as err:

@@ -1,6 +1,7 @@
 """Official K-Net COCO checkpoints load into the R50 config's model.
 
-``tests/data/official_keys/knet_s3_r50_fpn_coco-panoptic.tsv`` lists every
+``knet_s3_r50_fpn_coco-panoptic.tsv`` of
+``sfseg/official_checks/official_keys/`` lists every
 state_dict entry of the official ``knet_s3_r50_fpn_1x_coco-panoptic``
 model (ZwwWayne/K-Net 5e50ee5, mmdet 2.x) as ``key<TAB>shape<TAB>dtype``:
 ResNet-50 + FPN as mmdet names them, then the K-Net heads as the official
@@ -12,13 +13,13 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from knet_helpers import R50_1X, REPO, build_det
+from knet_helpers import R50_1X, build_det
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
-LAYOUT = osp.join(
-    REPO, 'tests', 'data', 'official_keys', 'knet_s3_r50_fpn_coco-panoptic.tsv'
-)
+from sfseg.official_checks.official_layouts import OFFICIAL_KEYS
+
+LAYOUT = osp.join(OFFICIAL_KEYS, 'knet_s3_r50_fpn_coco-panoptic.tsv')
 NUM_ENTRIES = 502
 
 

@@ -1,7 +1,8 @@
 """ImageNet initialisation from the official files (SFImageNetInit): every
 backbone tensor from the file, strictly, with clear refusals. The files
 are written in the official layout (key names, shapes and wrapping of the
-official releases, random values; tables in tests/data/official_keys)."""
+official releases, random values; tables in
+sfseg/official_checks/official_keys)."""
 
 import copy
 import json
@@ -27,9 +28,10 @@ from sfseg.models.official.imagenet_init import (
 )
 from sfseg.models.official.keys import BACKBONES, map_backbone_key
 from sfseg.official_checks import official_layouts
+from sfseg.official_checks.official_layouts import OFFICIAL_KEYS
 
 CHECK = osp.join(REPO, 'tools', 'analysis_tools', 'check_imagenet_init.py')
-TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
+TABLES = OFFICIAL_KEYS
 
 
 def write_official_imagenet(name, path, seed=0):

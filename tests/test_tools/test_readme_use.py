@@ -13,11 +13,15 @@ import cv2
 import pytest
 from common import REPO
 
-from sfseg.official_checks.official_layouts import random_state, save_released
+from sfseg.official_checks.official_layouts import (
+    OFFICIAL_KEYS,
+    runnable_state,
+    save_released,
+)
 
 BIN = osp.dirname(sys.executable)
 TOY_CFG = 'sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py'
-KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
+KEYS = OFFICIAL_KEYS
 
 
 def use_blocks():
@@ -64,7 +68,7 @@ def outside(tmp_path, toy_city):
         tmp_path / 'street.png',
     )
     save_released(
-        random_state(KEYS, 'sfnet_r18'), str(tmp_path / 'sfnet_r18.pth')
+        runnable_state(KEYS, 'sfnet_r18'), str(tmp_path / 'sfnet_r18.pth')
     )
     env = dict(os.environ)
     env.pop('PYTHONPATH', None)  # the installed package, not the repo
@@ -109,6 +113,14 @@ def test_readme_use_block_from_outside_the_repo(outside, toy_city):
     assert overlay.shape == street.shape
     assert labels.shape == street.shape[:2] and labels.max() < 19
     assert (cwd / 'flows.png').stat().st_size > 10_000
+    assert (
+        'sfnet_r18.pth: an official SFSegNets sfnet_r18 file, read in' in out
+    )
+    official = cv2.imread(
+        str(cwd / 'out_official' / 'pred' / 'street_pred.png'),
+        cv2.IMREAD_UNCHANGED,
+    )
+    assert official.shape == street.shape[:2] and official.max() < 19
     assert (cwd / 'sfnet_r18_sfseg.pth').is_file()
     assert (cwd / 'model.onnx').is_file()
 

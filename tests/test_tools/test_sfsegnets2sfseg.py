@@ -1,6 +1,6 @@
 """Official checkpoint conversion, on synthetic state_dicts whose keys,
 shapes and dtypes are exactly those of the official models (tables dumped
-from lxtGH/SFSegNets, see tests/data/official_keys/README.md)."""
+from lxtGH/SFSegNets, see sfseg/official_checks/official_keys/README.md)."""
 
 import glob
 import os
@@ -9,18 +9,20 @@ import re
 
 import pytest
 import torch
-from common import REPO
 from tool_loader import load_tool
 
 from sfseg.models.official import convert as conv
+from sfseg.models.official import model_family
 from sfseg.official_checks.official_layouts import (
+    OFFICIAL_KEYS,
     random_state,
     read_layout,
     save_released,
 )
-from sfseg.utils import load_checkpoint_file
+from sfseg.utils import load_checkpoint_file, load_weights_strictly
+from sfseg.utils.checkpoint import read_checkpoint
 
-KEYS = osp.join(REPO, 'tests', 'data', 'official_keys')
+KEYS = OFFICIAL_KEYS
 main = load_tool('tools/model_converters/sfsegnets2sfseg.py').main
 
 
@@ -70,6 +72,14 @@ def test_roundtrip_into_sfseg_model_strict(family, tmp_path):
     assert meta['official_family'] == family and meta['epoch'] == 299
     assert meta['dataset_meta']['classes'][:2] == ['road', 'sidewalk']
     assert meta['config'] == conv.FAMILIES[family].config
+    # read directly, the official file gives the model the same tensors
+    read = read_checkpoint(str(src))
+    assert read['meta'] == meta
+    assert read['state_dict'].keys() == out['state_dict'].keys()
+    for key, value in out['state_dict'].items():
+        assert torch.equal(read['state_dict'][key], value), key
+    assert model_family(model.state_dict()) == family
+    load_weights_strictly(model, str(src))
 
 
 def test_dropped_keys_are_exactly_the_unused_ones():

@@ -1,8 +1,8 @@
 """Check ImageNet initialisation through ``mim train sfseg``, per family.
 
 For each family: an ImageNet file in the official layout (the official key
-names and shapes from ``tests/data/official_keys/imagenet_*.tsv``, random
-values; nothing is downloaded) is put in ``pretrained/`` of a scratch
+names and shapes of ``sfseg/official_checks/official_keys/imagenet_*.tsv``,
+random values; nothing is downloaded) is put in ``pretrained/`` of a scratch
 folder, and the family's Cityscapes config trains 2 iterations on a small
 generated Cityscapes-layout dataset; the log must say ``backbone
 initialised from <file>: N/N tensors``. Then the same config is started
@@ -27,12 +27,14 @@ import sys
 import tempfile
 import time
 
+from sfseg.datasets.toy.driving import generate
 from sfseg.models.official import FAMILIES
 from sfseg.models.official.imagenet_init import FROM_SCRATCH, OFFICIAL_FILES
-from sfseg.official_checks.official_layouts import write_official_imagenet
+from sfseg.official_checks.official_layouts import (
+    OFFICIAL_KEYS,
+    write_official_imagenet,
+)
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TABLES = osp.join(REPO, 'tests', 'data', 'official_keys')
 # the dsn variants build the backbone of their base family
 CHECKED = sorted(f for f in FAMILIES if not f.endswith('_dsn'))
 # a file of another family for the refusal check
@@ -91,7 +93,7 @@ def check_family(family, data_root, scratch, refusals=True):
     home = osp.join(scratch, family)
     os.makedirs(osp.join(home, 'pretrained'))
     write_official_imagenet(
-        TABLES, name, osp.join(home, 'pretrained', filename)
+        OFFICIAL_KEYS, name, osp.join(home, 'pretrained', filename)
     )
     report = dict(family=family, backbone=name, file=filename)
 
@@ -117,7 +119,7 @@ def check_family(family, data_root, scratch, refusals=True):
     other = OTHER[re.match(r'[a-z]+', name).group()]
     wrong = osp.join(home, 'wrong')
     os.makedirs(wrong)
-    write_official_imagenet(TABLES, other, osp.join(wrong, filename))
+    write_official_imagenet(OFFICIAL_KEYS, other, osp.join(wrong, filename))
     rc, out, _ = mim_train(config, data_root, 'work_wrong', home, wrong)
     report.update(
         wrong_family_refused=rc != 0
@@ -183,25 +185,13 @@ def main(argv=None):
         data_root = args.data_root
         if data_root is None:
             data_root = osp.join(scratch, 'toy_city')
-            subprocess.run(
-                [
-                    sys.executable,
-                    osp.join(
-                        REPO, 'tools', 'dataset_converters', 'toy_driving.py'
-                    ),
-                    data_root,
-                    '--num-train',
-                    '8',
-                    '--num-val',
-                    '2',
-                    '--num-test',
-                    '1',
-                    '--size',
-                    '64',
-                    '128',
-                ],
-                check=True,
-                capture_output=True,
+            generate(
+                data_root,
+                num_train=8,
+                num_val=2,
+                num_test=1,
+                size=(64, 128),
+                show_progress=False,
             )
         reports = []
         for i, family in enumerate(args.families):

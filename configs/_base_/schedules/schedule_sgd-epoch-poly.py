@@ -43,4 +43,5 @@ custom_hooks = [
     dict(type='SFRandomStateHook'),
     dict(type='SFRequeueHook'),
     dict(type='SFCompileHook'),  # compile=True: the network, not the step
+    dict(type='SFOfficialWeightsHook'),  # official files as load_from
 ]

@@ -112,18 +112,42 @@ def dataset_meta(num_classes):
 
 
 # ------------------------------------------------------------------ io
+def training_info(checkpoint):
+    """The official file's training record (epoch, mean IoU, command)."""
+    # numpy scalars (the official mean_iu) become Python numbers, so the
+    # output holds only tensors and plain values.
+    info = {}
+    for key in ('epoch', 'mean_iu', 'command'):
+        if isinstance(checkpoint, dict) and key in checkpoint:
+            value = checkpoint[key]
+            info[key] = value.item() if hasattr(value, 'item') else value
+    return info
+
+
+def to_sfseg(checkpoint, state, family, source):
+    """``(sfseg checkpoint, dropped keys)`` of an official file already
+    read (``state``: its tensors without ``module.``): the mapped
+    tensors and a ``meta`` naming the family, its config, the source and
+    the official training record."""
+    classifier = state.get('head.conv_last.1.weight')
+    num_classes = classifier.shape[0] if classifier is not None else None
+    out, dropped = convert_state_dict(state, family)
+    meta = dict(
+        sfseg_source=osp.basename(str(source)),
+        official_family=family,
+        config=FAMILIES[family].config,
+        **training_info(checkpoint),
+    )
+    dmeta = dataset_meta(num_classes)
+    if dmeta is not None:
+        meta['dataset_meta'] = dmeta
+    return dict(state_dict=out, meta=meta), dropped
+
+
 def load_official(path):
     if not osp.isfile(path):
         raise ConversionError(f'input not found: {path}')
-    ckpt, state = read_official_checkpoint(path)
-    # numpy scalars (the official mean_iu) become Python numbers, so the
-    # output holds only tensors and plain values.
-    extra = {
-        k: ckpt[k].item() if hasattr(ckpt[k], 'item') else ckpt[k]
-        for k in ('epoch', 'mean_iu', 'command')
-        if isinstance(ckpt, dict) and k in ckpt
-    }
-    return state, extra
+    return read_official_checkpoint(path)
 
 
 def save_atomic(obj, path, force):
@@ -147,7 +171,7 @@ def convert(src, dst, arch='auto', backbone=None, force=False):
         raise ConversionError('output must differ from the input file')
     if osp.exists(dst) and not force:
         raise ConversionError(f'{dst} exists; pass --force to overwrite it')
-    state, extra = load_official(src)
+    ckpt, state = load_official(src)
     if backbone is not None:
         name = detect_backbone(state) if backbone == 'auto' else backbone
         if name not in BACKBONES:
@@ -181,9 +205,10 @@ def convert(src, dst, arch='auto', backbone=None, force=False):
         raise ConversionError(
             f'unknown arch {family!r}; choose from {sorted(FAMILIES)}'
         )
-    classifier = state.get('head.conv_last.1.weight')
+    converted, dropped = to_sfseg(ckpt, state, family, src)
+    out = converted['state_dict']
+    classifier = out.get('decode_head.conv_seg.weight')
     num_classes = classifier.shape[0] if classifier is not None else None
-    out, dropped = convert_state_dict(state, family)
     model, _ = build_reference(family, num_classes)
     try:
         check_against(
@@ -195,16 +220,7 @@ def convert(src, dst, arch='auto', backbone=None, force=False):
     except ConversionError as err:
         hint = _family_hint(state, family)
         raise ConversionError(f'{hint}{err}') from None
-    meta = dict(
-        sfseg_source=osp.basename(src),
-        official_family=family,
-        config=FAMILIES[family].config,
-        **extra,
-    )
-    dmeta = dataset_meta(num_classes)
-    if dmeta is not None:
-        meta['dataset_meta'] = dmeta
-    save_atomic(dict(state_dict=out, meta=meta), dst, force)
+    save_atomic(converted, dst, force)
     return dict(
         family=family,
         kept=len(out),
