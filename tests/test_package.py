@@ -122,3 +122,17 @@ def test_installed_package_ships_mim_files():
         'configs/_base_/models/sfnet_r18.py',
     ):
         assert osp.isfile(osp.join(mim, rel)), rel
+
+
+def test_tests_mirror_the_packages():
+    packages = {
+        name
+        for name in os.listdir(osp.join(REPO, 'sfseg'))
+        if osp.isfile(osp.join(REPO, 'sfseg', name, '__init__.py'))
+    }
+    missing = [
+        name
+        for name in sorted(packages)
+        if not osp.isdir(osp.join(REPO, 'tests', f'test_{name}'))
+    ]
+    assert not missing, f'packages without tests/test_<name>/: {missing}'

@@ -2,7 +2,6 @@
 shapes and dtypes are exactly those of the official models (tables dumped
 from lxtGH/SFSegNets, see sfseg/official_checks/official_keys/README.md)."""
 
-import glob
 import os
 import os.path as osp
 import re
@@ -36,12 +35,6 @@ def synthetic(name, seed=0):
 
 FAMILIES = sorted(conv.FAMILIES)
 BACKBONES = sorted(conv.BACKBONES)
-
-
-def test_every_family_has_a_table():
-    tables = {osp.basename(p)[:-4] for p in glob.glob(f'{KEYS}/*.tsv')}
-    assert set(FAMILIES) <= tables
-    assert {f'imagenet_{b}' for b in BACKBONES} <= tables
 
 
 @pytest.mark.parametrize('family', FAMILIES)
