@@ -24,6 +24,8 @@ or ``sfseg::<folder>/<name>.py``; the checkpoint must fit the config.
 ``--backend onnxruntime|openvino`` runs the network in that runtime
 (exported on the fly); ``--precision int8`` there calibrates on
 ``--calib`` images (default: the first 8 inputs or video frames).
+``--backend aoti`` compiles the network into an AOTInductor package
+first (about a minute) and runs that.
 
 A K-Net panoptic config (an mmdet detector with a panoptic head; the
 task follows the config's model, ``--task`` insists on one) writes
@@ -86,8 +88,8 @@ def parse_args(argv=None):
         '--backend',
         choices=BACKENDS,
         default='pytorch',
-        help='where the network runs (onnxruntime / openvino: CPU; '
-        'semantic only)',
+        help='where the network runs (onnxruntime / openvino / aoti: CPU; '
+        'aoti: semantic only)',
     )
     parser.add_argument(
         '--precision',

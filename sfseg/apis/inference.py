@@ -16,8 +16,9 @@ weights and the fast CPU path.
 
 ``fast=False`` keeps the plain eval-mode model (e.g. to train or to read
 BN statistics); outputs of both agree within 1e-4. The inferencer also
-takes ``backend`` (``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``:
-the network is exported to ONNX and run there, see
+takes ``backend`` (``'pytorch'``; ``'onnxruntime'`` or ``'openvino'``:
+the network is exported to ONNX and run there; ``'aoti'``: compiled into
+an AOTInductor package and run from it; see
 :mod:`sfseg.apis.runtime_network`) and ``precision``: ``'auto'`` (bf16
 only on CPUs with native bf16, see :mod:`sfseg.acceleration.precision`),
 ``'fp32'``, ``'bf16'`` or ``'int8'`` (ONNX Runtime / OpenVINO, calibrated

@@ -1,4 +1,5 @@
-"""A segmentor's network run by ONNX Runtime or OpenVINO inside mmseg.
+"""A segmentor's network run by ONNX Runtime, OpenVINO or an AOTInductor
+package inside mmseg.
 
 Only the network (normalised image -> logits at the head's stride) moves
 to the runtime; mmseg keeps doing everything around it (pipeline,
@@ -18,11 +19,12 @@ TRACE_SHAPE = (128, 256)
 
 
 class RuntimeNetwork:
-    """``model``'s network exported to ONNX and opened in ``backend``.
+    """``model``'s network exported (ONNX, or a ``.pt2`` package) and
+    opened in ``backend``.
 
     Args:
         model: an mmseg segmentor on the CPU (left unchanged).
-        backend (str): ``'onnxruntime'`` or ``'openvino'``.
+        backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'aoti'``.
         precision (str): ``'fp32'``, ``'bf16'`` (OpenVINO) or ``'int8'``
             (static QDQ quantisation calibrated on ``calibration``).
         calibration: normalised N x 3 x H x W float32 arrays (int8 only).

@@ -24,7 +24,8 @@ class BenchmarkVariant:
             backends run the export of :func:`sfseg.deploy.export_network`,
             which always applies the defaults, so only those are accepted
             there.
-        backend (str): ``'pytorch'``, ``'onnxruntime'`` or ``'openvino'``.
+        backend (str): ``'pytorch'``, ``'onnxruntime'``, ``'openvino'``
+            or ``'aoti'``.
         precision (str): ``'fp32'``; ``'fp16'`` (PyTorch autocast, CUDA
             only); ``'bf16'`` (PyTorch: autocast; OpenVINO: its bf16
             hint); ``'int8'`` (runtimes: static QDQ quantisation).
@@ -175,6 +176,9 @@ VARIANTS = {
     # the same exports with the flow warp as Gather, no GridSample node
     'onnx-gather': BenchmarkVariant(backend='onnxruntime', warp='gather'),
     'openvino-gather': BenchmarkVariant(backend='openvino', warp='gather'),
+    # the folded network compiled ahead of time by Inductor into a .pt2
+    # package at the input size (the first call compiles: first_call_s)
+    'aoti': BenchmarkVariant(backend='aoti'),
 }
 
 

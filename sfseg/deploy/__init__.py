@@ -1,7 +1,15 @@
 """Deployment: ONNX export, int8 quantisation and the CPU runtimes
-(ONNX Runtime, OpenVINO). Not imported by ``import sfseg``."""
+(ONNX Runtime, OpenVINO), and AOTInductor packages. Not imported by
+``import sfseg``."""
 
-from .backends import BACKENDS, PRECISIONS_OF, RUNTIMES, resolve_precision
+from .aoti_export import AOTIRunner, export_aoti
+from .backends import (
+    BACKENDS,
+    ONNX_RUNTIMES,
+    PRECISIONS_OF,
+    RUNTIMES,
+    resolve_precision,
+)
 from .export_warp import WARPS, GatherExportWarp, gather_sample
 from .onnx_export import OPSETS, ExportWrapper, check_opset, export_onnx
 from .pipeline import build_runtime_network, export_network, network_inputs
@@ -10,7 +18,10 @@ from .runtimes import OnnxRuntimeRunner, OpenVINORunner, open_runtime
 from .verify import verify
 
 __all__ = [
+    'AOTIRunner',
     'BACKENDS',
+    'ONNX_RUNTIMES',
+    'export_aoti',
     'PRECISIONS_OF',
     'resolve_precision',
     'OPSETS',

@@ -10,14 +10,18 @@ from sfseg.acceleration.precision import (
 from sfseg.utils.user_errors import SFSegUserError
 
 # backend -> precisions it runs (bf16 in OpenVINO: its own bf16 inference
-# hint; int8: static QDQ quantisation of the ONNX graph)
+# hint; int8: static QDQ quantisation of the ONNX graph; aoti: the
+# network compiled ahead of time by Inductor into a .pt2 package)
 PRECISIONS_OF = {
     'pytorch': PYTORCH_PRECISIONS,
     'onnxruntime': ('fp32', 'int8'),
     'openvino': ('fp32', 'bf16', 'int8'),
+    'aoti': ('fp32',),
 }
 BACKENDS = tuple(PRECISIONS_OF)
 RUNTIMES = tuple(b for b in BACKENDS if b != 'pytorch')
+# the runtimes that run the ONNX graph
+ONNX_RUNTIMES = ('onnxruntime', 'openvino')
 
 
 def resolve_precision(precision='auto', device='cpu', backend='pytorch'):

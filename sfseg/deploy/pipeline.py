@@ -17,6 +17,7 @@ import torch
 
 from sfseg.acceleration import accelerate
 
+from .aoti_export import TRACE_SHAPE, export_aoti
 from .onnx_export import export_onnx
 from .quantize import quantize_onnx
 from .runtimes import open_runtime
@@ -41,13 +42,15 @@ def build_runtime_network(
     dynamic=True,
     warp='gridsample',
 ):
-    """``(runner, onnx file)``: ``model``'s network in ``backend``.
+    """``(runner, file)``: ``model``'s network in ``backend`` (its ONNX
+    graph, or for ``'aoti'`` its ``.pt2`` package).
 
     Args:
         model: an mmseg segmentor (left unchanged).
-        backend (str): ``'onnxruntime'`` or ``'openvino'``.
-        work_dir (str): where the ONNX files are written (``model.onnx``,
-            ``model.int8.onnx``); an existing file is reused.
+        backend (str): ``'onnxruntime'``, ``'openvino'`` or ``'aoti'``.
+        work_dir (str): where the files are written (``model.onnx``,
+            ``model.int8.onnx``, ``model.pt2``); an existing file is
+            reused.
         precision (str): ``'fp32'``, ``'bf16'`` (OpenVINO) or ``'int8'``
             (static QDQ quantisation calibrated on ``calibration``:
             arrays from :func:`network_inputs`).
@@ -60,6 +63,14 @@ def build_runtime_network(
     The runner takes and returns float32 numpy arrays (N x 3 x H x W
     normalised images -> N x K x H/s x W/s logits).
     """
+    if backend == 'aoti':  # dynamic: traced at its own size
+        stem = 'model' if dynamic else f'model.{shape[0]}x{shape[1]}'
+        path = osp.join(work_dir, f'{stem}.pt2')
+        if not osp.exists(path):
+            export_aoti(
+                model, path, TRACE_SHAPE if dynamic else shape, dynamic
+            )
+        return open_runtime(backend, path, threads, precision), path
     stem = 'model' if warp == 'gridsample' else f'model.{warp}'
     path = osp.join(work_dir, f'{stem}.onnx')
     if not osp.exists(path):

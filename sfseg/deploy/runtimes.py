@@ -13,6 +13,7 @@ import numpy as np
 from sfseg.utils import cpu_info
 from sfseg.utils.user_errors import SFSegUserError
 
+from .aoti_export import AOTIRunner
 from .backends import RUNTIMES
 
 
@@ -112,7 +113,10 @@ class OpenVINORunner:
 
 
 def open_runtime(runtime, onnx_file, threads=None, precision='fp32'):
-    """A runner of ``onnx_file`` in ``runtime`` (one of ``RUNTIMES``)."""
+    """A runner of ``onnx_file`` in ``runtime`` (one of ``RUNTIMES``; for
+    ``'aoti'`` a ``.pt2`` package)."""
+    if runtime == 'aoti':
+        return AOTIRunner(onnx_file, threads)
     if runtime == 'onnxruntime':
         if precision == 'bf16':
             raise SFSegUserError(

@@ -7,8 +7,9 @@ from .runtimes import open_runtime
 
 
 def verify(wrapper, onnx_file, shapes, rtol=1e-4, runtime='onnxruntime'):
-    """Run ``onnx_file`` in ``runtime`` and ``wrapper`` (the module that
-    was exported, see :func:`~.onnx_export.export_onnx`) in PyTorch on the
+    """Run ``onnx_file`` in ``runtime`` (``'aoti'``: a ``.pt2`` package)
+    and ``wrapper`` (the module that was exported, see
+    :func:`~.onnx_export.export_onnx`) in PyTorch on the
     same seeded random inputs, one per (H, W) in ``shapes``.
 
     Returns ``{shape: max abs difference}`` of the logits, or the share of

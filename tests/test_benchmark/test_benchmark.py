@@ -543,3 +543,23 @@ def test_io_binding_runs_onnx_runtime_without_copies(tmp_path):
     again = run()
     assert again.data_ptr() == out.data_ptr()
     assert np.abs(again.numpy() - runner(x.numpy())).max() < 1e-5
+
+
+def test_aoti_variant_compiles_at_its_first_call(monkeypatch, tmp_path):
+    import sfseg.deploy as deploy
+
+    builds = []
+
+    def build(*args, **kwargs):
+        builds.append((args[1], kwargs['shape'], kwargs['dynamic']))
+        return (lambda feed: feed[:, :2] * 2), 'model.pt2'
+
+    monkeypatch.setattr(deploy, 'build_runtime_network', build)
+    x = torch.ones(1, 3, 32, 64)
+    run = lib.variant_runner(
+        torch.nn.Identity(), bench.VARIANTS['aoti'], x, str(tmp_path)
+    )
+    assert builds == []  # the first call compiles: first_call_s has it
+    assert torch.equal(run(), torch.full((1, 2, 32, 64), 2.0))
+    run()
+    assert builds == [('aoti', (32, 64), False)]

@@ -133,13 +133,13 @@ def test_test_tool(files, toy_city, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(*labels))
 
 
-def runner_after_load_from(checkpoint, work_dir):
+def runner_after_load_from(checkpoint, work_dir, **options):
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     from sfseg.engine import load_runner_config
 
-    cfg = load_runner_config(CFG, work_dir=str(work_dir))
+    cfg = load_runner_config(CFG, options, work_dir=str(work_dir))
     cfg.load_from = checkpoint
     with DefaultScope.overwrite_default_scope('mmseg'):
         runner = Runner.from_cfg(cfg)
@@ -155,6 +155,23 @@ def test_load_from(files, tmp_path):
     assert states[0].keys() == states[1].keys()
     for key, value in states[1].items():
         assert torch.equal(states[0][key], value), key
+
+
+def test_fine_tuning_to_other_classes(files, tmp_path):
+    """load_from into the same family with 5 classes: every tensor but
+    the classifier from the official file (mmengine's non-strict load)."""
+    runner = runner_after_load_from(
+        files['official'],
+        tmp_path,
+        **{'model.decode_head.num_classes': 5},
+    )
+    tuned = runner.model.state_dict()
+    official = torch.load(files['converted'], weights_only=True)
+    official = official['state_dict']
+    assert tuned['decode_head.conv_seg.weight'].shape[0] == 5
+    for key, value in official.items():
+        if not key.startswith('decode_head.conv_seg.'):
+            assert torch.equal(tuned[key], value), key
 
 
 def test_load_from_of_another_family_names_both(files, tmp_path):

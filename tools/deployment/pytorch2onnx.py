@@ -29,7 +29,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import register_all_modules
 
 from sfseg.deploy import (
-    RUNTIMES,
+    ONNX_RUNTIMES,
     export_network,
     network_inputs,
 )
@@ -132,7 +132,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--verify-runtimes',
         nargs='+',
-        choices=RUNTIMES,
+        choices=ONNX_RUNTIMES,
         help='runtimes --verify runs (default: all that run here)',
     )
     parser.add_argument(
@@ -198,8 +198,8 @@ def main(argv=None):
         what = 'pixels disagreeing' if args.argmax else 'max abs diff'
         runtimes = args.verify_runtimes
         if runtimes is None:
-            runtimes = [r for r in RUNTIMES if not runtime_refusal(r)]
-            for runtime in sorted(set(RUNTIMES) - set(runtimes)):
+            runtimes = [r for r in ONNX_RUNTIMES if not runtime_refusal(r)]
+            for runtime in sorted(set(ONNX_RUNTIMES) - set(runtimes)):
                 print(f'verify {runtime} skipped: {runtime_refusal(runtime)}')
         for runtime in runtimes:
             diffs = verify(wrapper, args.output, shapes, runtime=runtime)

@@ -1,7 +1,7 @@
 """The panoptic path of :func:`sfseg.apis.segment_files.segment`,
 registered by ``import sfseg.det`` (:mod:`sfseg.apis.segment_tasks`)."""
 
-from sfseg.deploy.backends import BACKENDS
+from sfseg.deploy.backends import ONNX_RUNTIMES
 from sfseg.utils import SFSegUserError
 
 from .panoptic_model import RuntimePredictor, init_panoptic_model
@@ -16,10 +16,12 @@ def panoptic_outputs(
     ``onnxruntime`` / ``openvino`` its network exported and run there
     (:class:`~sfseg.det.apis.panoptic_model.RuntimePredictor`), in fp32;
     ``fast`` and other precisions are refused."""
-    if options['backend'] not in BACKENDS:
+    backends = ('pytorch',) + ONNX_RUNTIMES
+    if options['backend'] not in backends:
         raise SFSegUserError(
             f'--backend {options["backend"]}: the panoptic path runs in '
-            f'{", ".join(BACKENDS)}'
+            f'{", ".join(backends)} (AOTInductor packages are built for '
+            'semantic segmentors)'
         )
     if options['precision'] not in ('auto', 'fp32'):
         raise SFSegUserError(
