@@ -24,12 +24,18 @@
 #    off, ONNX export parity, the CUDA benchmark at a small size);
 # 4. the CUDA benchmark of SFNet-Lite-R18, SFNet-R18 and SFNet-STDC1 at
 #    1x3x1024x2048 (fp32 with TF32 off, fp16, bf16, ONNX Runtime CUDA),
-#    against the official code when a clone is carried.
-# Everything goes to one folder: $OUT if set, else work_dirs/gpu_check: gpu_check.log (this script, the
-# machine, nvidia-smi, the summary), pytest_cuda.log, benchmark.log,
-# benchmark.json, benchmark.md, speed_accuracy.png. Each step runs under
-# `timeout`; the whole stops within TOTAL_S (default 460 s) plus the
-# 10 s a step is given to die: 8 minutes.
+#    against the official code when a clone is carried;
+# 5. compiled inference of SFNet-Lite-R18 at 1x3x1024x2048: torch.compile
+#    fp32, under fp16 autocast and with CUDA graphs ('reduce-overhead'),
+#    beside the fast path and fp16 (first-call times in benchmark.json);
+# 6. compiled AMP training: the toy config (data generated), eager
+#    against compile=True, iteration times and graph breaks.
+# Everything goes to one folder: $OUT if set, else work_dirs/gpu_check:
+# gpu_check.log (this script, the machine, nvidia-smi, the summary),
+# pytest_cuda.log, benchmark.log, benchmark.json, benchmark.md,
+# speed_accuracy.png, compiled/ (step 5's benchmark), train_compiled.log.
+# Each step runs under `timeout`; the whole stops within TOTAL_S (default
+# 560 s) plus the 10 s a step is given to die: under 10 minutes.
 # Exit status: 0 when the tests and the benchmark passed, 1 otherwise,
 # 3 without a GPU, 4 without the packages.
 #
@@ -84,9 +90,11 @@ esac
 DEFAULT_OUT=$REPO/work_dirs/gpu_check
 [ $MODE = rehearse ] && DEFAULT_OUT+=_rehearsal
 OUT=${OUT:-$DEFAULT_OUT}
-TOTAL_S=${TOTAL_S:-460}    # the whole run, + 10 s to kill a step: 480
+TOTAL_S=${TOTAL_S:-560}    # the whole run, + 10 s to kill a step: 570
 SETUP_S=${SETUP_S:-60}     # installing the wheels
-TESTS_S=${TESTS_S:-270}    # pytest -m cuda; the benchmark gets the rest
+TESTS_S=${TESTS_S:-240}    # pytest -m cuda
+BENCH_S=${BENCH_S:-130}    # the benchmark; the compiled steps: the rest
+COMPILED_S=${COMPILED_S:-90}  # compiled inference (three compilations)
 WHEEL_DIR=${WHEEL_DIR:-$REPO/.whl}
 PY=${PYTHON:-python3}
 # one folder per Python version: the wheels hold compiled code
@@ -99,6 +107,8 @@ CONFIGS=(
     configs/sfnet/sfnet_stdc1_8xb2-56k_cityscapes-1024x1024.py
 )
 VARIANTS=(eager fold fp16 bf16 onnx)
+COMPILED=(fast fp16 compile compile-fp16 compile-cudagraphs)
+TOY=configs/toy/sfnet-lite_r18-d32_1xb4-800_toy-city-96x192.py
 # what sfseg needs beyond the image (requirements/runtime.txt, pinned as
 # the CPU venv has them); mmcv comes as a wheel built ahead (above)
 WHEELS=(
@@ -128,8 +138,16 @@ print('onnxruntime', onnxruntime.__version__,
 sys.exit(0 if gpu else 3)"
 # the benchmark: 1024x2048 on the GPU; a small CPU run in a rehearsal
 BENCH=(--device cuda --tf32 off --shape 1024 2048 --threads 8)
-[ $MODE = rehearse ] && BENCH=(--device cpu --shape 128 256 --threads 2
-    --warmup 1 --rounds 2)
+# compiled AMP training: 20 iterations of the toy config, eager and compiled
+TRAIN=(--iters 20 --warmup 3 --amp)
+if [ $MODE = rehearse ]; then
+    BENCH=(--device cpu --shape 128 256 --threads 2 --warmup 1 --rounds 2)
+    # the plumbing only: dynamo without Inductor, fp32 (no CPU AMP needed);
+    # the compiled inference variants' skips (compiling on the CPU is
+    # tested by the suite)
+    TRAIN=(--iters 3 --warmup 1 --backend eager)
+    COMPILED=(fast compile-fp16 compile-cudagraphs)
+fi
 
 if [ $MODE = download ]; then
     mkdir -p "$WHEEL_DIR"
@@ -185,7 +203,9 @@ main() {
     if [ $MODE = dry ]; then
         echo "[plan] output folder: $OUT; packages installed into $SITE"
         echo "[plan] budget: setup <= ${SETUP_S}s, tests <= ${TESTS_S}s," \
-            "benchmark: the rest; total <= ${TOTAL_S}s"
+            "benchmark <= ${BENCH_S}s, compiled inference <=" \
+            "${COMPILED_S}s, compiled training: the rest; total <=" \
+            "${TOTAL_S}s"
         for c in "${CONFIGS[@]}"; do
             [ -f "$c" ] || { echo "missing config: $c" >&2; return 2; }
         done
@@ -238,17 +258,33 @@ main() {
     step pytest_cuda "$TESTS_S" "$PY" -m pytest -m cuda tests/test_cuda \
         -rs --durations=20 -p no:cacheprovider
     local tests=$?
-    step benchmark "$TOTAL_S" "$PY" tools/analysis_tools/benchmark.py \
+    step benchmark "$BENCH_S" "$PY" tools/analysis_tools/benchmark.py \
         "${CONFIGS[@]}" "${BENCH[@]}" --variants "${VARIANTS[@]}" \
         ${official[@]+"${official[@]}"} --out-dir "$OUT"
     local bench=$?
+    step benchmark_compiled "$COMPILED_S" "$PY" \
+        tools/analysis_tools/benchmark.py "${CONFIGS[0]}" "${BENCH[@]}" \
+        --variants "${COMPILED[@]}" --out-dir "$OUT/compiled"
+    local compiled=$?
+    local toy=$OUT/toy_city
+    [ $MODE = dry ] || [ -d "$toy" ] || "$PY" \
+        tools/dataset_converters/toy_driving.py "$toy" --num-train 8 \
+        --num-val 2 --num-test 1 --size 96 192 >/dev/null
+    step train_compiled "$TOTAL_S" "$PY" \
+        tools/analysis_tools/benchmark_training_compile.py "$TOY" \
+        "${TRAIN[@]}" --cfg-options "train_dataloader.dataset.data_root=$toy" \
+        train_dataloader.num_workers=0 train_dataloader.persistent_workers=False
+    local train=$?
     [ $MODE = dry ] && return 0
 
     echo "== after $((SECONDS - START))s: cuda tests exit $tests," \
-        "benchmark exit $bench"
+        "benchmark exit $bench, compiled inference exit $compiled," \
+        "compiled training exit $train"
     grep -E '^(FAILED|ERROR|SKIPPED)|passed|failed' "$OUT/pytest_cuda.log"
     [ -f "$OUT/benchmark.md" ] && cat "$OUT/benchmark.md"
-    [ $tests = 0 ] && [ $bench = 0 ]
+    [ -f "$OUT/compiled/benchmark.md" ] && cat "$OUT/compiled/benchmark.md"
+    grep -E 'median|compile / eager' "$OUT/train_compiled.log"
+    [ $tests = 0 ] && [ $bench = 0 ] && [ $compiled = 0 ] && [ $train = 0 ]
 }
 
 if [ $MODE = dry ]; then

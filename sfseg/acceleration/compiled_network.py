@@ -46,9 +46,16 @@ class CompiledNetwork:
         self.model = model
         self.options = options
         on_cpu = next(model.parameters()).device.type == 'cpu'
+        if on_cpu and options.compile_mode is not None:
+            raise ValueError(
+                f'compile_mode={options.compile_mode!r} is for a GPU; a CPU '
+                'compiles with freezing'
+            )
+        # torch.compile takes a mode or options, not both
         self.compiled = torch.compile(
             self.network,
             dynamic=False,
+            mode=options.compile_mode,
             options={'freezing': True} if on_cpu else None,
         )
         self.sizes = set()

@@ -13,6 +13,7 @@ import dataclasses
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
+from typing import Optional
 
 import torch
 
@@ -64,6 +65,9 @@ class AccelerationOptions:
         grid_cache_size (int): identity grids kept per warp module.
         compile_sizes (int): input sizes compiled (later sizes run the
             uncompiled network); at most dynamo's ``recompile_limit``.
+        compile_mode (str, optional): ``torch.compile``'s ``mode`` on a
+            GPU (``'reduce-overhead'``: CUDA graphs; ``'max-autotune'``);
+            a CPU compiles with ``freezing`` instead.
     """
 
     drop_training: bool = True
@@ -83,6 +87,7 @@ class AccelerationOptions:
     grid_cache_size: int = 16
     compile: bool = False
     compile_sizes: int = 8
+    compile_mode: Optional[str] = None
 
 
 _FIELDS = frozenset(f.name for f in dataclasses.fields(AccelerationOptions))

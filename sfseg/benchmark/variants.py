@@ -100,6 +100,11 @@ def variant_skip_reason(variant, device, force_bf16=False):
             )
         if variant.precision == 'bf16':
             return bf16_skip_reason(device, force_bf16)
+        if variant.options.compile_mode is not None:
+            return (
+                f'skipped: compile mode {variant.options.compile_mode!r} '
+                'is for CUDA (a CPU compiles with freezing)'
+            )
         refusal = runtime_refusal(variant.backend)
         return f'skipped: {refusal}' if refusal else None
     if not variant.runs_in_pytorch:
@@ -164,6 +169,15 @@ VARIANTS = {
     # fast-onednn compiled with torch.compile (Inductor, freezing on CPU;
     # the first call compiles: first_call_s in the JSON)
     'compile': BenchmarkVariant(replace(_FAST, nnpack=False, compile=True)),
+    # compiled under fp16 autocast, and with CUDA graphs (CUDA only)
+    'compile-fp16': BenchmarkVariant(
+        replace(_FAST, nnpack=False, compile=True), precision='fp16'
+    ),
+    'compile-cudagraphs': BenchmarkVariant(
+        replace(
+            _FAST, nnpack=False, compile=True, compile_mode='reduce-overhead'
+        )
+    ),
     # folded + channels-last under bf16 / fp16 (CUDA only) autocast
     'bf16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='bf16'),
     'fp16': BenchmarkVariant(replace(_FAST, nnpack=False), precision='fp16'),

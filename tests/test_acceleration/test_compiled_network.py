@@ -115,4 +115,18 @@ def test_freezing_on_a_cpu_only(monkeypatch, device, options):
     monkeypatch.setattr(torch, 'compile', lambda fn, **kw: seen.update(kw))
     model = torch.nn.Conv2d(3, 3, 1, device=device)
     CompiledNetwork(model, AccelerationOptions(compile=True))
-    assert seen == dict(dynamic=False, options=options)
+    assert seen == dict(dynamic=False, mode=None, options=options)
+
+
+def test_compile_mode_on_a_gpu_only(monkeypatch):
+    """``compile_mode`` ('reduce-overhead': CUDA graphs) reaches
+    torch.compile for a GPU model (here 'meta'); a CPU model refuses it."""
+    from sfseg.acceleration import CompiledNetwork
+
+    seen = {}
+    monkeypatch.setattr(torch, 'compile', lambda fn, **kw: seen.update(kw))
+    options = AccelerationOptions(compile=True, compile_mode='reduce-overhead')
+    CompiledNetwork(torch.nn.Conv2d(3, 3, 1, device='meta'), options)
+    assert seen == dict(dynamic=False, mode='reduce-overhead', options=None)
+    with pytest.raises(ValueError, match="'reduce-overhead' is for a GPU"):
+        CompiledNetwork(torch.nn.Conv2d(3, 3, 1), options)

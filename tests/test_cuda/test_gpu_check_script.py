@@ -1,5 +1,5 @@
 """.dev_scripts/gpu_check.sh on the CPU: its syntax, the plan it
-prints with --dry-run (what runs, under which timeouts, within the 8
+prints with --dry-run (what runs, under which timeouts, within the 10
 minutes a lent GPU machine's check may take) and its stop without a GPU.
 Not marked ``cuda``."""
 
@@ -21,7 +21,7 @@ def test_gpu_check_parses():
     assert proc.returncode == 0, proc.stderr
 
 
-def test_gpu_check_plan_fits_eight_minutes(tmp_path):
+def test_gpu_check_plan_fits_ten_minutes(tmp_path):
     out = tmp_path / 'out'
     proc = subprocess.run(
         ['bash', SCRIPT, '--dry-run'],
@@ -36,11 +36,30 @@ def test_gpu_check_plan_fits_eight_minutes(tmp_path):
     found = re.findall(r'\[plan\] (\w+): timeout <= (\d+)s: (.*)', plan)
     caps = {name: int(cap) for name, cap, _ in found}
     steps = {name: command for name, _, command in found}
-    assert set(steps) == {'setup', 'pytest_cuda', 'benchmark'}
+    assert set(steps) == {
+        'setup',
+        'pytest_cuda',
+        'benchmark',
+        'benchmark_compiled',
+        'train_compiled',
+    }
     total = int(re.search(r'total <= (\d+)s', plan).group(1))
     # every step is cut at the time left; 10 s more to kill the last one
-    assert caps['setup'] + caps['pytest_cuda'] < total <= 470
-    assert caps['benchmark'] == total
+    before = ('setup', 'pytest_cuda', 'benchmark', 'benchmark_compiled')
+    assert sum(caps[s] for s in before) < total <= 580
+    assert caps['train_compiled'] == total
+    compiled = steps['benchmark_compiled']
+    assert 'sfnet-lite_r18-d32_8xb2-186k_cityscapes-1024x1024.py' in compiled
+    assert '--shape 1024 2048' in compiled
+    assert compiled.split('--variants ')[1].split(' --')[0].split() == [
+        'fast',
+        'fp16',
+        'compile',
+        'compile-fp16',
+        'compile-cudagraphs',
+    ]
+    train = steps['train_compiled']
+    assert 'benchmark_training_compile.py' in train and '--amp' in train
     assert '-m cuda tests/test_cuda' in steps['pytest_cuda']
     bench_cmd = steps['benchmark']
     for config in (
@@ -109,3 +128,9 @@ def test_gpu_check_rehearsal_runs_every_step_on_the_cpu(tmp_path):
     for row in result['rows']:
         assert {'eager', 'fold'} <= set(row['variants'])
     assert (out / 'benchmark.md').exists()
+    compiled = json.loads((out / 'compiled' / 'benchmark.json').read_text())
+    assert set(compiled['rows'][0]['variants']) == {'fast'}
+    assert 'fp16 runs on CUDA only' in compiled['skipped']['compile-fp16']
+    assert 'is for CUDA' in compiled['skipped']['compile-cudagraphs']
+    train = (out / 'train_compiled.log').read_text()
+    assert 'compile / eager per iteration' in train, train[-3000:]

@@ -4,17 +4,23 @@ compilation happens), dynamo's compiled frames and graph breaks, and the
 largest difference between the two runs' losses.
 
     python tools/analysis_tools/benchmark_training_compile.py CONFIG \\
-        [--iters 20] [--warmup 3] [--backend inductor] [--cfg-options ...]
+        [--iters 20] [--warmup 3] [--backend inductor] [--mode MODE] \\
+        [--amp] [--cfg-options ...]
+
+The Runner trains on the GPU where there is one; ``--amp`` trains both
+runs in mixed precision as ``tools/train.py --amp`` does.
 """
 
 import argparse
 import statistics
 import tempfile
 
+import torch
 from mmengine.config import DictAction
+from mmengine.device import get_device
 
 from sfseg.benchmark.training import record_training
-from sfseg.engine import load_runner_config
+from sfseg.engine import enable_amp, load_runner_config
 from sfseg.utils import cpu_info
 
 
@@ -25,6 +31,9 @@ def parse_args():
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--backend', default='inductor')
     parser.add_argument('--mode', help='torch.compile mode')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision (as --amp)'
+    )
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -39,9 +48,15 @@ def main():
     runs = {}
     for name, options in [('eager', False), ('compile', compile_cfg)]:
         cfg = load_runner_config(args.config, args.cfg_options, None, 'none')
+        if args.amp:
+            enable_amp(cfg, get_device())
         with tempfile.TemporaryDirectory() as work_dir:
             runs[name] = record_training(cfg, options, args.iters, work_dir)
-    print(f'{args.config}: {args.iters} iterations, CPU {cpu_info.describe()}')
+    where = f'CPU {cpu_info.describe()}'
+    if get_device() == 'cuda':
+        where = f'GPU {torch.cuda.get_device_name()}, {where}'
+    amp = ', AMP' if args.amp else ''
+    print(f'{args.config}: {args.iters} iterations{amp}, {where}')
     steady = {}
     for name, run in runs.items():
         steady[name] = statistics.median(run.seconds[args.warmup :])
