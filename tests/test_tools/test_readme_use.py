@@ -68,7 +68,8 @@ def outside(tmp_path, toy_city):
         tmp_path / 'street.png',
     )
     save_released(
-        runnable_state(KEYS, 'sfnet_r18'), str(tmp_path / 'sfnet_r18.pth')
+        runnable_state(KEYS, 'sfnet_lite_r18'),
+        str(tmp_path / 'sfnet_lite_r18.pth'),
     )
     env = dict(os.environ)
     env.pop('PYTHONPATH', None)  # the installed package, not the repo
@@ -114,14 +115,15 @@ def test_readme_use_block_from_outside_the_repo(outside, toy_city):
     assert labels.shape == street.shape[:2] and labels.max() < 19
     assert (cwd / 'flows.png').stat().st_size > 10_000
     assert (
-        'sfnet_r18.pth: an official SFSegNets sfnet_r18 file, read in' in out
+        'sfnet_lite_r18.pth: an official SFSegNets sfnet_lite_r18 file, '
+        'read in memory' in out
     )
     official = cv2.imread(
         str(cwd / 'out_official' / 'pred' / 'street_pred.png'),
         cv2.IMREAD_UNCHANGED,
     )
     assert official.shape == street.shape[:2] and official.max() < 19
-    assert (cwd / 'sfnet_r18_sfseg.pth').is_file()
+    assert (cwd / 'sfnet_lite_r18_sfseg.pth').is_file()
     assert (cwd / 'model.onnx').is_file()
 
     script = substitute(
