@@ -1,6 +1,7 @@
 from . import cpu_info
 from .checkpoint import (
     TRUST_ENV,
+    CheckpointFileError,
     UntrustedCheckpointError,
     allowlist_names,
     load_checkpoint_file,
@@ -17,6 +18,7 @@ from .user_errors import SFSegUserError, exit_on_user_error
 
 __all__ = [
     'cpu_info',
+    'CheckpointFileError',
     'CheckpointMismatchError',
     'ConfigNotFoundError',
     'SFSegUserError',

@@ -161,9 +161,34 @@ def allowlisted(filename):
             raise UntrustedCheckpointError(_refusal(filename, err)) from None
 
 
+class CheckpointFileError(SFSegUserError, ValueError):
+    """The file is no checkpoint at all (e.g. a web page); not loaded."""
+
+
+def check_not_a_page(filename):
+    """Raise :class:`CheckpointFileError` for an empty file or a web
+    page saved under a checkpoint's name."""
+    # A Drive / OneDrive link fetched without a browser (wget, mim
+    # download) saves the link's HTML page under the checkpoint's name;
+    # torch would report an unpickling error instead.
+    if not isinstance(filename, (str, os.PathLike)):
+        return
+    with open(filename, 'rb') as f:
+        head = f.read(64)
+    if not head:
+        raise CheckpointFileError(f'{filename} is empty: download it again')
+    if head.lstrip()[:1] == b'<':
+        raise CheckpointFileError(
+            f'{filename} is a web page, not a checkpoint (it starts with '
+            f'{head.lstrip()[:15]!r}): links such as the official Google '
+            'Drive / OneDrive ones need a browser; download the file itself'
+        )
+
+
 def load_checkpoint_file(filename, map_location=None):
     """``torch.load`` of a local file, weights-only with the allowlist
     unless the user trusts checkpoints (:data:`TRUST_ENV`)."""
+    check_not_a_page(filename)
     if trust_checkpoints():
         return torch.load(
             filename, map_location=map_location, weights_only=False

@@ -152,9 +152,14 @@ def test_not_a_checkpoint_and_truncated_files_name_the_file(pretrained):
     write_official_imagenet('stdc1', path)
     data = path.read_bytes()
     backbone = build_backbone(BY_BACKBONE['stdc1'])
-    for bad in (data[: len(data) // 2], b'<html>404 Not Found</html>'):
+    for bad, said in (
+        (data[: len(data) // 2], f'cannot read {path}'),
+        # a Drive link fetched without a browser: its HTML page
+        (b'\n<!DOCTYPE html><html>', f'{path} is a web page, not a'),
+        (b'', f'{path} is empty'),
+    ):
         path.write_bytes(bad)
-        with pytest.raises(PretrainedInitError, match=f'cannot read {path}'):
+        with pytest.raises(PretrainedInitError, match=said):
             backbone.init_weights()
         backbone._is_init = False
     torch.save({'state_dict': {'epoch': 3}}, path)

@@ -255,3 +255,17 @@ def test_empty_arrays_load_but_bytes_takes_no_arguments(tmp_path):
     torch.save({'a': Alloc()}, path)
     with pytest.raises(UntrustedCheckpointError, match='bytes'):
         load_checkpoint_file(path)
+
+
+def test_a_saved_web_page_is_named_as_such(tmp_path):
+    """What wget or ``mim download`` saves for a Drive / OneDrive link."""
+    from sfseg.utils import CheckpointFileError, load_checkpoint_file
+
+    page = tmp_path / 'sfnet_lite_r18.pth'
+    page.write_bytes(b'  <!DOCTYPE html><html><head><title>Google Drive')
+    with pytest.raises(
+        CheckpointFileError,
+        match=r'sfnet_lite_r18.pth is a web page, not a checkpoint \(it '
+        r"starts with b'<!DOCTYPE html>'\): .*download the file itself",
+    ):
+        load_checkpoint_file(str(page))

@@ -15,7 +15,9 @@ import re
 import torch
 
 from sfseg.utils.checkpoint import (
+    CheckpointFileError,
     UntrustedCheckpointError,
+    check_not_a_page,
     load_checkpoint_file,
 )
 from sfseg.utils.user_errors import SFSegUserError
@@ -38,6 +40,10 @@ def read_official_checkpoint(path, error=ConversionError):
     wrapper and DataParallel's ``module.`` prefixes removed), read with the
     weights-only allowlist; ``error`` (a :class:`ConversionError`) names
     the file for anything else."""
+    try:
+        check_not_a_page(path)
+    except CheckpointFileError as err:  # its message names the file
+        raise error(str(err)) from None
     with open(path, 'rb') as f:
         head = f.read(4)
     # torch.save writes a zip archive, or (before torch 1.6) a pickle
