@@ -126,6 +126,11 @@ def test_test_tool(files, toy_city, tmp_path):
             str(out),
             '--data-root',
             toy_city,
+            # no worker forked from this process, which holds the runtimes
+            # and compiled code of the tests before it
+            '--cfg-options',
+            'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False',
         )
         pngs = sorted(out.glob('**/*.png'))
         assert len(pngs) == 2  # the toy test set
